@@ -1,0 +1,14 @@
+// Subcommands of the `tessera` binary. Each Register* adds one subcommand and its handler.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace tessera::cli {
+
+void RegisterGenerate(CLI::App& app);
+void RegisterSynth(CLI::App& app);
+
+// Handlers set this to the process exit code.
+int& ExitCode();
+
+}  // namespace tessera::cli

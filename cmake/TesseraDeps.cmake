@@ -1,0 +1,11 @@
+# All third-party dependencies come from Debian 12 packages (scripts/setup.sh installs them)
+# and CUDA 13.0. docs/dependencies.md says why each one is here.
+find_package(Threads REQUIRED)
+find_package(OpenMP REQUIRED)
+find_package(absl REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(GTest REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
