@@ -71,10 +71,15 @@ TEST(Yarn, GptOssFrequencies) {
   Rope rope(rc, 64);
   ASSERT_EQ(rope.inv_freq().size(), 32u);
   EXPECT_NEAR(rope.concentration(), 1.3465736f, 1e-6);
-  // Ramp bounds, unrounded: low 8.092779, high 17.398025 (spec); r_i = clamp(i*0.1074663 - 0.8697008).
+  // Ramp bounds, unrounded: low 8.092779, high 17.398025 (spec).
+  const double pi = 3.14159265358979323846;
+  const double low = 32 * std::log(4096 / (32 * 2 * pi)) / std::log(150000.0);
+  const double high = 32 * std::log(4096 / (1 * 2 * pi)) / std::log(150000.0);
+  EXPECT_NEAR(low, 8.092779, 1e-6);
+  EXPECT_NEAR(high, 17.398025, 1e-6);
   for (int i = 0; i < 32; ++i) {
     const double base = 1.0 / std::pow(150000.0, 2.0 * i / 64);
-    const double r = std::clamp(i * 0.1074663 - 0.8697008, 0.0, 1.0);
+    const double r = std::clamp((i - low) / (high - low), 0.0, 1.0);
     const double expected = base / 32.0 * r + base * (1.0 - r);
     EXPECT_NEAR(rope.inv_freq()[i], expected, 2e-6 * expected) << "pair " << i;
   }
