@@ -81,6 +81,8 @@ Status ParseRope(const json& j, const std::string& source, ModelConfig& c) {
     TESSERA_ASSIGN_OR_RETURN(
         c.rope.original_context,
         GetInt(s, "original_max_position_embeddings", c.rope.original_context, source));
+    // transformers rounds the ramp bounds unless told not to; gpt-oss configs say false.
+    c.rope.truncate = true;
     auto t = s.find("truncate");
     if (t != s.end() && !t->is_null()) {
       if (!t->is_boolean())

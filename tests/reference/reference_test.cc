@@ -105,7 +105,8 @@ TEST_P(Reference, MatchesTransformers) {
 
 std::vector<json> Models() {
   std::vector<json> out;
-  for (const json& m : ReadJson(ManifestPath())["models"]) out.push_back(m);
+  const json manifest = ReadJson(ManifestPath());
+  for (const json& m : manifest["models"]) out.push_back(m);
   return out;
 }
 

@@ -70,6 +70,14 @@ TEST(ModelConfig, RopeParametersSpellingMatchesPublished) {
   EXPECT_EQ(a->experts_per_token, b->experts_per_token);
 }
 
+TEST(ModelConfig, TruncateDefaultsLikeTransformers) {
+  json j = Published20b();
+  j["rope_scaling"].erase("truncate");
+  auto c = ParseModelConfig(j, "cfg");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->rope.truncate);  // a rope dict without the key rounds, as transformers does
+}
+
 TEST(ModelConfig, OriginalSpellingHasNoModelType) {
   json j = {{"num_hidden_layers", 36}, {"num_experts", 128}, {"experts_per_token", 4},
             {"vocab_size", 201088}, {"hidden_size", 2880}, {"intermediate_size", 2880},
@@ -85,6 +93,7 @@ TEST(ModelConfig, OriginalSpellingHasNoModelType) {
   EXPECT_DOUBLE_EQ(c->rope.beta_slow, 1.0);
   EXPECT_EQ(c->max_context, 131072);
   EXPECT_EQ(c->layer_types.size(), 36u);
+  EXPECT_FALSE(c->rope.truncate);  // OpenAI's reference never rounds
 }
 
 void ExpectError(json j, const std::string& needle) {

@@ -58,6 +58,28 @@ TEST(Mxfp4, MatmulEqualsDequantizedBf16Matmul) {
   EXPECT_NEAR(y1[1], y2[1], 1e-5);
 }
 
+TEST(Mxfp4, FusedDecodePathEqualsBatchedPath) {
+  // Few tokens take the fused kernels, many take dequantize-then-dot; both must agree.
+  const int in = 96, out = 5, T = 7;
+  std::vector<std::uint8_t> blocks(out * 3 * 16), scales(out * 3);
+  for (std::size_t i = 0; i < blocks.size(); ++i) blocks[i] = static_cast<std::uint8_t>(i * 91 + 3);
+  for (std::size_t i = 0; i < scales.size(); ++i) scales[i] = static_cast<std::uint8_t>(120 + i % 9);
+  std::vector<std::uint16_t> w(out * in);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = FloatToBf16(std::cos(0.7f * i));
+  std::vector<float> x(T * in), bias(out, 0.5f), batched(T * out), single(out), bb(T * out), bs(out);
+  for (int i = 0; i < T * in; ++i) x[i] = std::sin(0.11f * i);
+  cpu::MatmulMxfp4(x.data(), T, in, blocks.data(), scales.data(), out, bias.data(), batched.data());
+  cpu::MatmulBf16(x.data(), T, in, w.data(), out, bias.data(), bb.data());
+  for (int t = 0; t < T; ++t) {
+    cpu::MatmulMxfp4(x.data() + t * in, 1, in, blocks.data(), scales.data(), out, bias.data(), single.data());
+    cpu::MatmulBf16(x.data() + t * in, 1, in, w.data(), out, bias.data(), bs.data());
+    for (int o = 0; o < out; ++o) {
+      EXPECT_NEAR(single[o], batched[t * out + o], 1e-4 * std::max(1.0f, std::abs(single[o])));
+      EXPECT_NEAR(bs[o], bb[t * out + o], 1e-4 * std::max(1.0f, std::abs(bs[o])));
+    }
+  }
+}
+
 TEST(Bf16, RoundsToNearestEven) {
   EXPECT_EQ(FloatToBf16(1.0f), 0x3f80);
   EXPECT_EQ(Bf16ToFloat(0x3f80), 1.0f);
