@@ -7,6 +7,7 @@ namespace tessera::cli {
 
 void RegisterGenerate(CLI::App& app);
 void RegisterSynth(CLI::App& app);
+void RegisterCluster(CLI::App& app);
 
 // Handlers set this to the process exit code.
 int& ExitCode();

@@ -35,7 +35,8 @@ StatusOr<std::vector<float>> CpuModel::Embed(std::span<const SeqChunk> batch) co
   return hidden;
 }
 
-Status CpuModel::RunLayers(std::span<const SeqChunk> batch, std::vector<float>& hidden) {
+Status CpuModel::RunLayers(std::span<const SeqChunk> batch, std::vector<float>& hidden,
+                           const MoeReduce& reduce) {
   // Validate the whole batch before touching any state, so a bad request cannot leave the
   // cache half-written.
   std::vector<std::int64_t> pos;  // position of every token in the batch
@@ -68,7 +69,9 @@ Status CpuModel::RunLayers(std::span<const SeqChunk> batch, std::vector<float>& 
   const int tokens = static_cast<int>(pos.size());
   for (int l = w_.layer_begin(); l < w_.layer_end(); ++l) {
     Attention(l, batch, pos, hidden);
-    Moe(l, tokens, hidden);
+    // A failed reduction (a peer died) leaves this step's cache entries unused: lengths are
+    // only advanced below, so the sequence can be retried or released.
+    TESSERA_RETURN_IF_ERROR(Moe(l, tokens, hidden, reduce));
   }
   for (const SeqChunk& c : batch) cache_.SetLength(c.seq, cache_.length(c.seq) + c.tokens.size());
   return absl::OkStatus();
@@ -193,13 +196,15 @@ void CpuModel::ApplyExperts(int layer, std::span<const float> normed, int tokens
   }
 }
 
-void CpuModel::Moe(int layer, int tokens, std::vector<float>& hidden) const {
+Status CpuModel::Moe(int layer, int tokens, std::vector<float>& hidden, const MoeReduce& reduce) const {
   const ModelConfig& c = config();
   std::vector<float> xn(hidden.size()), out(hidden.size(), 0.0f);
   cpu::RmsNorm(hidden.data(), tokens, c.hidden_size, w_.layer(layer).mlp_norm.data(), c.rms_norm_eps, xn.data());
   Routing r = Route(layer, xn, tokens);
   ApplyExperts(layer, xn, tokens, r, out);
+  if (reduce) TESSERA_RETURN_IF_ERROR(reduce(layer, out));
   for (std::size_t i = 0; i < hidden.size(); ++i) hidden[i] += out[i];
+  return absl::OkStatus();
 }
 
 std::vector<float> CpuModel::Logits(std::span<const float> hidden, int rows) const {

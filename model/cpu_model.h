@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct Routing {
   std::vector<float> weights;   // [tokens, k], softmax over the k selected logits
 };
 
+// Called after a layer's held experts added their partial sum into `partial`; an expert-parallel
+// worker sums the partials of its group here. Absent when a process holds every expert.
+using MoeReduce = std::function<Status(int layer, std::span<float> partial)>;
+
 struct KvCacheOptions {
   int block_tokens = 16;
   std::int64_t max_blocks = 4096;
@@ -49,7 +54,8 @@ class CpuModel {
   StatusOr<std::vector<float>> Embed(std::span<const SeqChunk> batch) const;
   // Runs every held layer and advances the cache lengths. Fails before changing anything when a
   // token id, a sequence length or the cache budget is out of range.
-  Status RunLayers(std::span<const SeqChunk> batch, std::vector<float>& hidden);
+  Status RunLayers(std::span<const SeqChunk> batch, std::vector<float>& hidden,
+                   const MoeReduce& reduce = nullptr);
   // Final norm and unembedding of `rows` hidden states.
   std::vector<float> Logits(std::span<const float> hidden, int rows) const;
 
@@ -64,7 +70,7 @@ class CpuModel {
  private:
   void Attention(int layer, std::span<const SeqChunk> batch, const std::vector<std::int64_t>& pos,
                  std::vector<float>& hidden);
-  void Moe(int layer, int tokens, std::vector<float>& hidden) const;
+  Status Moe(int layer, int tokens, std::vector<float>& hidden, const MoeReduce& reduce) const;
 
   ModelWeights w_;
   Rope rope_;

@@ -1,0 +1,90 @@
+// tessera worker | coordinator | serve: the processes of the distributed runtime.
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "coordinator/cluster.h"
+#include "core/log.h"
+#include "model/default_model.h"
+#include "worker/worker.h"
+
+namespace tessera::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+struct ClusterFlags {
+  std::string model, listen = "127.0.0.1:0";
+  int workers = 1, stages = 1, expert_groups = 1;
+};
+
+void AddClusterFlags(CLI::App* cmd, ClusterFlags& f) {
+  cmd->add_option("--model", f.model, "checkpoint folder (default: the built-in tiny model)");
+  cmd->add_option("--workers", f.workers, "worker processes")->capture_default_str();
+  cmd->add_option("--stages", f.stages, "pipeline stages")->capture_default_str();
+  cmd->add_option("--expert-groups", f.expert_groups, "ranks per stage sharing the experts")->capture_default_str();
+}
+
+// Serves until SIGINT/SIGTERM or until the cluster loses a worker.
+int Serve(ClusterFlags f, bool spawn_local) {
+  if (f.model.empty()) {
+    StatusOr<std::string> dir = DefaultModelDir();
+    if (!dir.ok()) {
+      std::cerr << "tessera: " << dir.status().message() << "\n";
+      return 1;
+    }
+    f.model = *dir;
+  }
+  ClusterOptions o;
+  o.listen = f.listen;
+  o.model_dir = f.model;
+  o.workers = f.workers;
+  o.stages = f.stages;
+  o.expert_groups = f.expert_groups;
+  o.spawn_local = spawn_local;
+  StatusOr<std::unique_ptr<Cluster>> cluster = Cluster::Start(o);
+  if (!cluster.ok()) {
+    std::cerr << "tessera: cannot start serving: " << cluster.status().message() << "\n";
+    return 1;
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::cout << "ready: coordinator on " << (*cluster)->address() << "\n" << std::flush;
+  while (!g_stop && (*cluster)->healthy()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const bool lost = !(*cluster)->healthy();
+  cluster->reset();
+  if (lost) std::cerr << "tessera: a worker was lost; stopped\n";
+  return lost ? 1 : 0;
+}
+
+}  // namespace
+
+void RegisterCluster(CLI::App& app) {
+  auto wo = std::make_shared<WorkerOptions>();
+  CLI::App* worker = app.add_subcommand("worker", "Run a worker that joins a coordinator");
+  worker->add_option("--coordinator", wo->coordinator, "coordinator address host:port")->required();
+  worker->add_option("--host", wo->host, "interface for this worker's listeners")->capture_default_str();
+  worker->add_option("--id", wo->worker_id, "worker id (default: host-pid)");
+  worker->callback([wo] {
+    Status s = RunWorker(*wo);
+    if (!s.ok()) {
+      std::cerr << "tessera worker: " << s.message() << "\n";
+      ExitCode() = 1;
+    }
+  });
+
+  auto sf = std::make_shared<ClusterFlags>();
+  CLI::App* serve = app.add_subcommand("serve", "Start a coordinator and local worker processes");
+  AddClusterFlags(serve, *sf);
+  serve->callback([sf] { ExitCode() = Serve(*sf, /*spawn_local=*/true); });
+
+  auto cf = std::make_shared<ClusterFlags>();
+  CLI::App* coord = app.add_subcommand("coordinator", "Start a coordinator that waits for remote workers");
+  AddClusterFlags(coord, *cf);
+  coord->add_option("--listen", cf->listen, "control address host:port")->capture_default_str();
+  coord->callback([cf] { ExitCode() = Serve(*cf, /*spawn_local=*/false); });
+}
+
+}  // namespace tessera::cli

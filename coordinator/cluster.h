@@ -1,0 +1,75 @@
+// Brings up a serving cluster: the coordinator's gRPC service, the workers (spawned locally or
+// registering from other machines), one shard per worker, and the engine that drives them.
+// A worker that cannot load its shard stops the bring-up with an error naming it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "coordinator/engine.h"
+#include "coordinator/local_workers.h"
+#include "coordinator/membership.h"
+
+#include <grpcpp/server.h>
+
+namespace tessera {
+
+struct ClusterOptions {
+  std::string listen = "127.0.0.1:0";  // coordinator control address
+  std::string model_dir;
+  int workers = 1;
+  int stages = 1;         // pipeline stages (contiguous layer ranges)
+  int expert_groups = 1;  // ranks per stage, each holding a share of the experts
+  bool spawn_local = true;
+  std::string self_exe = "/proc/self/exe";
+  std::vector<std::string> worker_args;  // extra flags for spawned workers
+  SchedulerOptions scheduler;
+  std::chrono::milliseconds register_timeout{30000};
+  std::chrono::milliseconds step_timeout{120000};
+  std::chrono::milliseconds heartbeat_timeout{1500};
+  std::uint32_t heartbeat_interval_ms = 500;
+};
+
+// One worker's share of the model.
+struct ShardAssignment {
+  int rank, stage, group_rank;
+  int layer_begin, layer_end;
+  std::vector<int> experts;
+};
+
+// stages x expert_groups grid: layers split evenly into contiguous ranges, experts into
+// contiguous blocks per group rank.
+StatusOr<std::vector<ShardAssignment>> GridPlan(int num_layers, int num_experts, int stages, int expert_groups);
+
+class Cluster {
+ public:
+  static StatusOr<std::unique_ptr<Cluster>> Start(const ClusterOptions& options);
+  ~Cluster();
+
+  Engine& engine() { return *engine_; }
+  const std::string& address() const { return address_; }
+  // False once a worker is lost: requests then fail fast with the reason.
+  bool healthy() const { return healthy_; }
+  const Membership& membership() const { return membership_; }
+
+ private:
+  explicit Cluster(const ClusterOptions& o) : options_(o), membership_(o.heartbeat_timeout) {}
+  Status BringUp();
+  void Monitor();
+
+  ClusterOptions options_;
+  Membership membership_;
+  std::unique_ptr<CoordinatorService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  LocalWorkers local_;
+  std::vector<WorkerInfo> workers_;
+  std::unique_ptr<Engine> engine_;
+  std::atomic<bool> healthy_{false}, stop_{false};
+  std::thread monitor_;
+};
+
+}  // namespace tessera

@@ -1,0 +1,34 @@
+// Worker processes started on this machine (tessera serve / generate --workers N). Children die
+// with their parent and are reaped (or killed) when this object goes away.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace tessera {
+
+class LocalWorkers {
+ public:
+  // Starts `n` copies of `exe worker --coordinator ADDR --id local-I [extra...]`.
+  static StatusOr<LocalWorkers> Spawn(const std::string& exe, int n, const std::string& coordinator,
+                                      const std::vector<std::string>& extra_args);
+  LocalWorkers() = default;
+  LocalWorkers(LocalWorkers&&) noexcept;
+  LocalWorkers& operator=(LocalWorkers&&) noexcept;
+  ~LocalWorkers();
+
+  // Waits up to `grace_ms` for the children to exit, then kills the rest.
+  void Stop(int grace_ms);
+  // Ids of children that have already exited, with their exit status, without blocking.
+  std::vector<std::string> Exited();
+
+ private:
+  std::vector<pid_t> pids_;
+  std::vector<std::string> ids_;
+};
+
+}  // namespace tessera
