@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -19,6 +20,10 @@ StatusOr<LocalWorkers> LocalWorkers::Spawn(const std::string& exe, int n, const 
     const std::string id = absl::StrCat("local-", i);
     std::vector<std::string> args = {exe, "worker", "--coordinator", coordinator, "--id", id};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
+    // Local workers share this machine's cores: split them, and let idle OpenMP threads sleep
+    // instead of spinning while a worker waits for its peers.
+    const long cores = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
+    const std::string threads = std::to_string(std::max(1L, cores / n));
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) return absl::ResourceExhaustedError(absl::StrCat("cannot start worker ", id, ": ", std::strerror(errno)));
@@ -26,6 +31,8 @@ StatusOr<LocalWorkers> LocalWorkers::Spawn(const std::string& exe, int n, const 
       // The child must not outlive a coordinator that crashed.
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (::getppid() != parent) ::_exit(1);
+      ::setenv("OMP_NUM_THREADS", threads.c_str(), /*overwrite=*/0);
+      ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
       std::vector<char*> argv;
       for (std::string& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
