@@ -8,8 +8,12 @@
 #include <fstream>
 #include <string>
 
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include <future>
 
 namespace {
 
@@ -131,6 +135,44 @@ TEST_F(Distributed, ServeExitsWithClearErrorWhenAWorkerCannotLoad) {
   EXPECT_LT(secs, 30.0);
   EXPECT_NE(r.out.find("cannot load its shard"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(shards.back().filename().string()), std::string::npos) << r.out;
+}
+
+// grpc.health.v1.Health/Check with an empty service name; returns the status enum (1 = SERVING).
+int HealthCheck(const std::string& address) {
+  grpc::GenericStub stub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Slice empty(std::string{});  // an empty HealthCheckRequest serializes to no bytes
+  grpc::ByteBuffer req(&empty, 1), resp;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &resp,
+                 [&](grpc::Status s) { done.set_value(s); });
+  if (!done.get_future().get().ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  resp.Dump(&slices);
+  std::string bytes;
+  for (const auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  // HealthCheckResponse: field 1 (status), varint.
+  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : 0;
+}
+
+TEST_F(Distributed, ServeAnswersGrpcHealthChecks) {
+  const std::string log = testing::TempDir() + "/serve_health.log";
+  FILE* p = ::popen(("exec " + kTessera + " serve --workers 2 --stages 2 --model " + dir_ + " 2>" + log).c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char line[512] = {};
+  std::string address;
+  while (std::fgets(line, sizeof line, p)) {
+    std::string l(line);
+    if (l.rfind("ready: coordinator on ", 0) == 0) {
+      address = l.substr(22, l.find_last_not_of("\n") - 21);
+      break;
+    }
+  }
+  ASSERT_FALSE(address.empty()) << "serve never became ready; see " << log;
+  EXPECT_EQ(HealthCheck(address), 1);
+  std::system(("pkill -INT -f 'serve --workers 2 --stages 2 --model " + dir_ + "'").c_str());
+  ::pclose(p);
 }
 
 }  // namespace
