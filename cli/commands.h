@@ -8,6 +8,7 @@ namespace tessera::cli {
 void RegisterGenerate(CLI::App& app);
 void RegisterSynth(CLI::App& app);
 void RegisterCluster(CLI::App& app);
+void RegisterPlan(CLI::App& app);
 
 // Handlers set this to the process exit code.
 int& ExitCode();

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   tessera::cli::RegisterGenerate(app);
   tessera::cli::RegisterSynth(app);
   tessera::cli::RegisterCluster(app);
+  tessera::cli::RegisterPlan(app);
   CLI11_PARSE(app, argc, argv);
   return tessera::cli::ExitCode();
 }
