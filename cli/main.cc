@@ -1,6 +1,8 @@
 // tessera: one binary, one subcommand per job (generate, synth, ...).
 #include <omp.h>
 
+#include <cstdlib>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
@@ -16,7 +18,8 @@ int& ExitCode() {
 int main(int argc, char** argv) {
   CLI::App app{"tessera: serves OpenAI's gpt-oss models across GPUs and machines"};
   app.require_subcommand(1);
-  std::string log_level = "info";
+  const char* env_level = std::getenv("TESSERA_LOG_LEVEL");
+  std::string log_level = env_level && *env_level ? env_level : "info";
   int threads = 0;
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads for model math (default: all cores)");

@@ -1,5 +1,6 @@
 #include "core/log.h"
 
+#include <cstdlib>
 #include <mutex>
 #include <string>
 
@@ -24,6 +25,8 @@ std::shared_ptr<spdlog::logger> Logger(std::string_view component) {
 void SetLogLevel(std::string_view level) {
   std::lock_guard lock(g_mu);
   g_level = spdlog::level::from_str(std::string(level));
+  // Child processes (local workers) inherit the level.
+  ::setenv("TESSERA_LOG_LEVEL", std::string(level).c_str(), 1);
   spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->set_level(g_level); });
 }
 

@@ -12,7 +12,8 @@ namespace tessera {
 // use. Loggers write to stderr so stdout stays free for JSON output.
 std::shared_ptr<spdlog::logger> Logger(std::string_view component);
 
-// Sets the level of every logger, present and future ("trace" .. "off").
+// Sets the level of every logger, present and future ("trace" .. "off"), and of processes this
+// one starts (through TESSERA_LOG_LEVEL).
 void SetLogLevel(std::string_view level);
 
 }  // namespace tessera
