@@ -32,11 +32,14 @@ inline constexpr TokenId kVocabSize = 201088;
 class Tokenizer {
  public:
   // The o200k_base ranks shipped with tessera (tokenizer/data), plus the Harmony specials.
+  // Looks for the ranks file in $TESSERA_TOKENIZER_FILE (when set, only there), then in the
+  // source tree's tokenizer/data, then next to the executable and in its ../share/tessera.
   static StatusOr<Tokenizer> Default();
   // A tiktoken ranks file (lines "base64(token) rank"), plus the Harmony specials.
   static StatusOr<Tokenizer> FromTiktokenFile(const std::string& path);
   // `tokenizer.json` as published with the gpt-oss checkpoints; falls back to Default() when the
-  // directory has none.
+  // directory has none. Specials take the names its added_tokens give (200018 is
+  // "<|endofprompt|>" there, "<|reserved_200018|>" in Default()).
   static StatusOr<Tokenizer> FromModelDir(const std::string& dir);
 
   Tokenizer(Tokenizer&&) noexcept;
@@ -44,6 +47,8 @@ class Tokenizer {
   ~Tokenizer();
 
   // Special-token strings inside `text` are encoded as plain text (never as control tokens).
+  // Any bytes are accepted: a byte that does not begin a valid UTF-8 character is encoded as its
+  // own single-byte token, so Decode() always gives `text` back. Thread-safe.
   std::vector<TokenId> EncodeOrdinary(std::string_view text) const;
   // Like EncodeOrdinary, but exact special-token strings ("<|start|>") become their ids.
   std::vector<TokenId> EncodeWithSpecials(std::string_view text) const;

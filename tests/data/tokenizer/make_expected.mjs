@@ -89,6 +89,9 @@ const cases = [
   ["nel", "line\u0085next \u0085\u0085 x", true],
   ["bom", "\ufeffstart and mid\ufeffword \ufeff", true],
   ["long s contraction", "the dog'ſ bone and the Kelvin sign K", true],
+  ["space before nel", "a \u0085b a  \u0085", true],
+  ["space before bom", "a \ufeffb", true],
+  ["mongolian vowel separator", "x \u180e y \u180e\u180e", true],
 ];
 
 const out = [];
