@@ -9,6 +9,7 @@ void RegisterGenerate(CLI::App& app);
 void RegisterSynth(CLI::App& app);
 void RegisterCluster(CLI::App& app);
 void RegisterPlan(CLI::App& app);
+void RegisterTokenize(CLI::App& app);
 
 // Handlers set this to the process exit code.
 int& ExitCode();

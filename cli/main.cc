@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   tessera::cli::RegisterSynth(app);
   tessera::cli::RegisterCluster(app);
   tessera::cli::RegisterPlan(app);
+  tessera::cli::RegisterTokenize(app);
   CLI11_PARSE(app, argc, argv);
   return tessera::cli::ExitCode();
 }
