@@ -1,10 +1,12 @@
 // tessera generate: greedy or sampled generation from token ids on the in-process CPU model.
 #include <chrono>
+#include <optional>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/checkpoint.h"
+#include "cli/chat_input.h"
 #include "cli/commands.h"
 #include "coordinator/cluster.h"
 #include "core/log.h"
@@ -23,6 +25,7 @@ struct GenerateOpts {
   std::uint64_t seed = 0;
   bool json = false, stop_at_harmony = false;
   int workers = 0, stages = 1, expert_groups = 1;
+  ChatInput chat;  // --prompt / --messages: render with Harmony, parse the output
 };
 
 nlohmann::json ToJson(const std::vector<TokenId>& prompt, const GenerateResult& r) {
@@ -73,19 +76,36 @@ Status Run(const GenerateOpts& o) {
   if (dir.empty()) {
     TESSERA_ASSIGN_OR_RETURN(dir, DefaultModelDir());
   }
+  // Text prompts are rendered as a Harmony chat and stop at <|return|> / <|call|>.
+  const bool chat = !o.chat.prompt.empty() || !o.chat.messages_file.empty();
+  std::optional<Tokenizer> tokenizer;
+  std::vector<TokenId> chat_ids;
+  if (chat) {
+    if (!o.prompt_ids.empty()) return absl::InvalidArgumentError("give --prompt-ids or --prompt/--messages, not both");
+    TESSERA_ASSIGN_OR_RETURN(Tokenizer t, Tokenizer::FromModelDir(dir));
+    TESSERA_ASSIGN_OR_RETURN(RenderedPrompt rendered, RenderChat(o.chat, t));
+    chat_ids = std::move(rendered.ids);
+    tokenizer.emplace(std::move(t));
+  } else if (o.prompt_ids.empty()) {
+    return absl::InvalidArgumentError("give --prompt-ids, --prompt or --messages");
+  }
   // Prompts separated by ';' run concurrently (distributed) or one after another.
   std::vector<GenerateRequest> reqs;
-  for (std::string_view rest = o.prompt_ids; !rest.empty() || reqs.empty();) {
+  for (std::string_view rest = o.prompt_ids; chat ? reqs.empty() : (!rest.empty() || reqs.empty());) {
     const std::size_t semi = rest.find(';');
-    TESSERA_ASSIGN_OR_RETURN(std::vector<std::int32_t> ids, ParseIdList(rest.substr(0, semi)));
     GenerateRequest req;
-    req.prompt.assign(ids.begin(), ids.end());
+    if (chat) {
+      req.prompt = chat_ids;
+    } else {
+      TESSERA_ASSIGN_OR_RETURN(std::vector<std::int32_t> ids, ParseIdList(rest.substr(0, semi)));
+      req.prompt.assign(ids.begin(), ids.end());
+    }
     req.max_tokens = o.max_tokens;
     req.sampling = {o.temperature, o.top_p, o.top_k, o.seed};
     req.top_logprobs = o.top_logprobs;
-    if (o.stop_at_harmony) req.stop_ids = {200002, 200012};  // <|return|>, <|call|>
+    if (o.stop_at_harmony || chat) req.stop_ids = {200002, 200012};  // <|return|>, <|call|>
     reqs.push_back(std::move(req));
-    if (semi == std::string_view::npos) break;
+    if (chat || semi == std::string_view::npos) break;
     rest.remove_prefix(semi + 1);
   }
   const auto start = std::chrono::steady_clock::now();
@@ -107,11 +127,16 @@ Status Run(const GenerateOpts& o) {
     nlohmann::json out;
     if (results.size() == 1) {
       out = ToJson(reqs[0].prompt, results[0]);
+      if (tokenizer) {
+        StatusOr<std::string> text = tokenizer->Decode(results[0].output);
+        out["text"] = text.ok() ? *text : std::string();
+        out["parsed"] = ParseOutput(results[0].output, *tokenizer);
+      }
     } else {
       out["results"] = nlohmann::json::array();
       for (std::size_t i = 0; i < results.size(); ++i) out["results"].push_back(ToJson(reqs[i].prompt, results[i]));
     }
-    std::cout << out.dump() << "\n";
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     for (const GenerateResult& r : results) {
       std::cout << "output ids:";
@@ -129,7 +154,10 @@ void RegisterGenerate(CLI::App& app) {
   auto o = std::make_shared<GenerateOpts>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate tokens from a prompt");
   cmd->add_option("--model", o->model, "checkpoint folder (default: the built-in tiny model)");
-  cmd->add_option("--prompt-ids", o->prompt_ids, "prompt token ids, comma separated; ';' separates prompts")->required();
+  cmd->add_option("--prompt-ids", o->prompt_ids, "prompt token ids, comma separated; ';' separates prompts");
+  cmd->add_option("--prompt", o->chat.prompt, "a user message, rendered as a Harmony chat");
+  cmd->add_option("--messages", o->chat.messages_file, "JSON file of chat messages, rendered as a Harmony chat");
+  AddChatFlags(cmd, o->chat);
   cmd->add_option("--max-tokens", o->max_tokens, "tokens to generate")->capture_default_str();
   cmd->add_option("--temperature", o->temperature, "0 for greedy")->capture_default_str();
   cmd->add_option("--top-p", o->top_p, "nucleus sampling mass")->capture_default_str();

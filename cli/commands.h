@@ -10,6 +10,11 @@ void RegisterSynth(CLI::App& app);
 void RegisterCluster(CLI::App& app);
 void RegisterPlan(CLI::App& app);
 void RegisterTokenize(CLI::App& app);
+void RegisterRender(CLI::App& app);
+
+struct ChatInput;
+// --tools, --response-format, --reasoning, --date for subcommands that take chat input.
+void AddChatFlags(CLI::App* cmd, ChatInput& in);
 
 // Handlers set this to the process exit code.
 int& ExitCode();

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   tessera::cli::RegisterCluster(app);
   tessera::cli::RegisterPlan(app);
   tessera::cli::RegisterTokenize(app);
+  tessera::cli::RegisterRender(app);
   CLI11_PARSE(app, argc, argv);
   return tessera::cli::ExitCode();
 }
