@@ -1,6 +1,8 @@
 // Pieces of the streaming parser that are easier to test on their own; not part of the public API.
 #pragma once
 
+#include "core/utf8.h"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -23,14 +25,8 @@ struct ParsedHeader {
 // the role was already given by the prompt, so a leading unknown word is not a tool author.
 ParsedHeader ParseHeader(std::string_view header, bool role_known);
 
-struct Utf8Scan {
-  std::size_t valid_up_to = 0;
-  // Length of the invalid sequence at valid_up_to; 0 when the input is valid up to its end or
-  // ends inside a sequence that more bytes could complete.
-  std::size_t error_len = 0;
-};
-
-Utf8Scan ScanUtf8(std::string_view bytes);
+using tessera::ScanUtf8;
+using tessera::Utf8Scan;
 
 // `bytes` with every invalid sequence replaced by U+FFFD, cut to about `max_bytes`.
 std::string SanitizeUtf8(std::string_view bytes, std::size_t max_bytes = std::string::npos);

@@ -1,5 +1,7 @@
 #include "tokenizer/pretokenizer.h"
 
+#include "core/utf8.h"
+
 #include <cstdint>
 #include <cstring>
 
@@ -65,47 +67,7 @@ ThreadMatchState& ThisThread() {
 
 }  // namespace
 
-std::size_t ValidUtf8Prefix(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const std::size_t n = text.size();
-  std::size_t i = 0;
-  while (i < n) {
-    // ASCII runs are the common case: eight bytes at a time.
-    while (i + 8 <= n) {
-      std::uint64_t w;
-      std::memcpy(&w, s + i, 8);
-      if (w & 0x8080808080808080ull) break;
-      i += 8;
-    }
-    if (i >= n) break;
-    const unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;  // overlong
-      if (c == 0xED) hi = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;  // overlong
-      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-    } else {
-      return i;
-    }
-    if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) return i;
-    for (std::size_t k = 2; k < len; ++k) {
-      if (!IsContinuation(s[i + k])) return i;
-    }
-    i += len;
-  }
-  return n;
-}
+std::size_t ValidUtf8Prefix(std::string_view text) { return ScanUtf8(text).valid_up_to; }
 
 struct PreTokenizer::Regex {
   pcre2_code* code = nullptr;
