@@ -17,3 +17,17 @@ function(tessera_add_test)
   gtest_discover_tests(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
                        DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# tessera_add_fuzzer(NAME foo_fuzz SOURCE tests/fuzz/foo_fuzz.cc LIBS tessera_foo)
+# libFuzzer targets exist only in a clang fuzzing build (-DTESSERA_FUZZ=ON).
+function(tessera_add_fuzzer)
+  cmake_parse_arguments(F "" "NAME;SOURCE" "LIBS" ${ARGN})
+  if(NOT TESSERA_FUZZ)
+    return()
+  endif()
+  add_executable(${F_NAME} ${PROJECT_SOURCE_DIR}/${F_SOURCE})
+  target_link_libraries(${F_NAME} PRIVATE ${F_LIBS})
+  target_include_directories(${F_NAME} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_compile_options(${F_NAME} PRIVATE -fsanitize=fuzzer)
+  target_link_options(${F_NAME} PRIVATE -fsanitize=fuzzer)
+endfunction()
