@@ -54,7 +54,7 @@ StatusOr<std::vector<GenerateResult>> RunDistributed(const GenerateOpts& o, cons
   TESSERA_ASSIGN_OR_RETURN(std::unique_ptr<Cluster> cluster, Cluster::Start(co));
   std::vector<std::future<Completion>> futures;
   for (const GenerateRequest& r : reqs) {
-    RequestSpec spec{r.prompt, r.max_tokens, r.sampling, r.top_logprobs, r.stop_ids, nullptr};
+    RequestSpec spec{r.prompt, r.max_tokens, r.sampling, r.top_logprobs, r.stop_ids, nullptr, nullptr};
     TESSERA_ASSIGN_OR_RETURN(std::future<Completion> f, cluster->engine().Submit(std::move(spec)));
     futures.push_back(std::move(f));
   }

@@ -40,8 +40,30 @@ StatusOr<std::future<Completion>> Scheduler::Enqueue(RequestSpec spec) {
   return f;
 }
 
+void Scheduler::DropCancelled() {
+  auto is_cancelled = [](const Seq& s) { return s.spec.cancelled && s.spec.cancelled->load(); };
+  for (auto it = running_.begin(); it != running_.end();) {
+    if (is_cancelled(*it->second)) {
+      Finish(*it->second, "cancelled");
+      it = running_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (is_cancelled(**it)) {
+      (*it)->result.finish_reason = "cancelled";
+      (*it)->done.set_value(std::move((*it)->result));
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 std::optional<v1::StepRequest> Scheduler::NextStep() {
   std::lock_guard lock(mu_);
+  DropCancelled();
   v1::StepRequest step;
   for (SeqId id : to_release_) step.add_release(id);
   to_release_.clear();

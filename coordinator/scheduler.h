@@ -2,7 +2,9 @@
 // mix prefill chunks of new sequences with one decode token for every running sequence.
 #pragma once
 
+#include <atomic>
 #include <deque>
+#include <memory>
 #include <functional>
 #include <future>
 #include <map>
@@ -26,13 +28,16 @@ struct RequestSpec {
   std::vector<TokenId> stop_ids;
   // Called for each generated token as it arrives (optional; from the step loop's thread).
   std::function<void(TokenId, float logprob)> on_token;
+  // Set by the caller (a client that went away) to end the request at the next step: it
+  // completes with finish_reason "cancelled" and its KV blocks are freed. Optional.
+  std::shared_ptr<std::atomic<bool>> cancelled;
 };
 
 struct Completion {
   Status status;
   std::vector<TokenId> output;
   std::vector<std::vector<TokenLogprob>> top_logprobs;
-  std::string finish_reason;  // "stop", "length", or "error"
+  std::string finish_reason;  // "stop", "length", "cancelled", or "error"
 };
 
 struct SchedulerOptions {
@@ -91,6 +96,7 @@ class Scheduler {
     bool started = false;       // sampling parameters sent to the workers
   };
   void Finish(Seq& s, std::string reason);
+  void DropCancelled();
 
   SchedulerOptions o_;
   mutable std::mutex mu_;

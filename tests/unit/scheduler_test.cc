@@ -108,6 +108,29 @@ TEST(Scheduler, MissingSampleFailsTheSequence) {
   EXPECT_EQ(s.running(), 0u);
 }
 
+TEST(Scheduler, CancelledRequestsEndAndFreeTheirBlocks) {
+  Scheduler s(SchedulerOptions{});
+  RequestSpec running = Req(3, 10), waiting = Req(2, 10);
+  running.cancelled = std::make_shared<std::atomic<bool>>(false);
+  auto f = s.Enqueue(running);
+  auto step = s.NextStep();
+  s.Complete(*step, Answer(*step, 9));
+  running.cancelled->store(true);  // the client went away mid-decode
+  waiting.cancelled = std::make_shared<std::atomic<bool>>(true);
+  auto g = s.Enqueue(waiting);
+  step = s.NextStep();
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->seqs_size(), 0);     // nothing left to run
+  EXPECT_EQ(step->release_size(), 1);  // the workers free its cache
+  Completion c = f->get();
+  EXPECT_EQ(c.finish_reason, "cancelled");
+  EXPECT_EQ(c.output.size(), 1u);
+  EXPECT_EQ(g->get().finish_reason, "cancelled");
+  EXPECT_EQ(s.kv_blocks_used(), 0);
+  EXPECT_EQ(s.running(), 0u);
+  EXPECT_EQ(s.queued(), 0u);
+}
+
 TEST(GridPlan, CoversEveryLayerAndExpertOnce) {
   auto p = GridPlan(5, 8, 2, 3);
   ASSERT_TRUE(p.ok());
