@@ -132,13 +132,14 @@ Status Cluster::BringUp() {
 void Cluster::Monitor() {
   while (!stop_) {
     std::this_thread::sleep_for(std::chrono::milliseconds(options_.heartbeat_interval_ms));
-    std::vector<std::string> lost = membership_.CheckHealth();
+    std::vector<std::string> lost;
+    for (const std::string& id : membership_.CheckHealth()) lost.push_back(id + " (missed heartbeats)");
     for (const std::string& e : local_.Exited()) lost.push_back(e);
     if (!lost.empty() && healthy_) {
       healthy_ = false;
       const Status err = absl::UnavailableError(absl::StrCat("worker ", lost.front(), " lost; the replica cannot serve"));
       Logger("coordinator")->error("{}", std::string(err.message()));
-      engine_->FailAll(err);
+      engine_->FailAll(err, /*sticky=*/true);
     }
   }
 }

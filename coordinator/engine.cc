@@ -16,7 +16,19 @@ Engine::~Engine() {
   scheduler_.FailAll(absl::CancelledError("the server is shutting down"));
 }
 
+void Engine::FailAll(const Status& error, bool sticky) {
+  if (sticky) {
+    std::lock_guard lock(unavailable_mu_);
+    unavailable_ = error;
+  }
+  scheduler_.FailAll(error);
+}
+
 StatusOr<std::future<Completion>> Engine::Submit(RequestSpec spec) {
+  {
+    std::lock_guard lock(unavailable_mu_);
+    if (!unavailable_.ok()) return unavailable_;
+  }
   auto f = scheduler_.Enqueue(std::move(spec));
   wake_.notify_all();
   return f;

@@ -38,7 +38,9 @@ class Engine {
   ~Engine();
 
   StatusOr<std::future<Completion>> Submit(RequestSpec spec);
-  void FailAll(const Status& error) { scheduler_.FailAll(error); }
+  // Fails everything queued and running; with `sticky`, later submissions get the same error
+  // (the replica lost a worker and cannot serve).
+  void FailAll(const Status& error, bool sticky = false);
   EngineStats stats() const;
   const Scheduler& scheduler() const { return scheduler_; }
 
@@ -50,6 +52,8 @@ class Engine {
   Scheduler scheduler_;
   std::chrono::milliseconds step_timeout_;
   std::atomic<bool> stop_{false};
+  std::mutex unavailable_mu_;
+  Status unavailable_;
   std::mutex mu_;
   std::condition_variable wake_;
   mutable std::mutex stats_mu_;

@@ -65,8 +65,8 @@ std::vector<std::string> LocalWorkers::Exited() {
     if (pids_[i] <= 0) continue;
     int status = 0;
     if (::waitpid(pids_[i], &status, WNOHANG) == pids_[i]) {
-      out.push_back(absl::StrCat(ids_[i], WIFEXITED(status) ? absl::StrCat(" exited with status ", WEXITSTATUS(status))
-                                                            : absl::StrCat(" was killed by signal ", WTERMSIG(status))));
+      out.push_back(absl::StrCat(ids_[i], WIFEXITED(status) ? absl::StrCat(" (exited with status ", WEXITSTATUS(status), ")")
+                                                            : absl::StrCat(" (killed by signal ", WTERMSIG(status), ")")));
       pids_[i] = -1;
     }
   }

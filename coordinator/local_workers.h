@@ -23,7 +23,7 @@ class LocalWorkers {
 
   // Waits up to `grace_ms` for the children to exit, then kills the rest.
   void Stop(int grace_ms);
-  // Ids of children that have already exited, with their exit status, without blocking.
+  // "local-1 (killed by signal 9)" for each child that exited since the last call; never blocks.
   std::vector<std::string> Exited();
 
  private:

@@ -1,0 +1,58 @@
+// A worker that dies while serving: its requests fail with an error naming it, within seconds,
+// and nothing hangs; the cluster reports itself unhealthy.
+#include <csignal>
+#include <cstdlib>
+
+#include <gtest/gtest.h>
+
+#include "coordinator/cluster.h"
+#include "model/default_model.h"
+
+namespace tessera {
+namespace {
+
+TEST(WorkerFailure, RequestsFailFastWithTheWorkerNamed) {
+  auto dir = DefaultModelDir();
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  ClusterOptions o;
+  o.model_dir = *dir;
+  o.workers = 2;
+  o.stages = 2;
+  o.self_exe = std::string(TESSERA_BINARY_DIR) + "/bin/tessera";
+  o.step_timeout = std::chrono::milliseconds(10000);
+  auto cluster = Cluster::Start(o);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  RequestSpec spec;
+  spec.prompt = {200006, 1428, 200008, 13225};
+  spec.max_tokens = 3000;  // long enough to be mid-decode when the worker dies
+  spec.sampling.temperature = 0;
+  std::atomic<int> seen{0};
+  spec.on_token = [&](TokenId, float) { ++seen; };
+  auto f = (*cluster)->engine().Submit(spec);
+  ASSERT_TRUE(f.ok());
+  while (seen < 5) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // "[w]orker" keeps pkill from matching the shell that runs it.
+  const std::string kill = "pkill -KILL -f '[w]orker --coordinator " + (*cluster)->address() + " --id local-1'";
+  ASSERT_EQ(std::system(kill.c_str()), 0);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(f->wait_for(std::chrono::seconds(15)), std::future_status::ready) << "request hung after a worker died";
+  Completion c = f->get();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
+  EXPECT_EQ(c.finish_reason, "error");
+  EXPECT_FALSE(c.status.ok());
+  EXPECT_NE(c.status.message().find("local-1"), std::string::npos) << c.status;
+  EXPECT_LT(c.output.size(), 3000u);
+  // The monitor notices too: the cluster stops claiming health.
+  for (int i = 0; i < 40 && (*cluster)->healthy(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE((*cluster)->healthy());
+  // New work is refused with the reason rather than queued forever.
+  spec.max_tokens = 4;
+  spec.on_token = nullptr;
+  auto g = (*cluster)->engine().Submit(spec);
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(g.status().message().find("local-1"), std::string::npos) << g.status();
+}
+
+}  // namespace
+}  // namespace tessera
