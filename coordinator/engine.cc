@@ -64,14 +64,24 @@ Status Engine::RunStep(const v1::StepRequest& step, v1::StepResponse& sampled) {
   std::vector<grpc::Status> status(n);
   std::vector<v1::StepResponse> resp(n);
   std::vector<std::unique_ptr<grpc::ClientContext>> ctx(n);
-  std::vector<std::thread> calls;
-  // All ranks must see the step at once: they exchange activations during it.
+  // All ranks must see the step at once: they exchange activations during it. gRPC's callback
+  // API sends every call without a thread per worker.
+  std::mutex mu;
+  std::condition_variable done;
+  std::size_t pending = n;
   for (std::size_t i = 0; i < n; ++i) {
     ctx[i] = std::make_unique<grpc::ClientContext>();
     ctx[i]->set_deadline(std::chrono::system_clock::now() + step_timeout_);
-    calls.emplace_back([&, i] { status[i] = workers_[i].stub->Step(ctx[i].get(), step, &resp[i]); });
+    workers_[i].stub->async()->Step(ctx[i].get(), &step, &resp[i], [&, i](grpc::Status s) {
+      std::lock_guard lock(mu);
+      status[i] = std::move(s);
+      if (--pending == 0) done.notify_one();
+    });
   }
-  for (auto& t : calls) t.join();
+  {
+    std::unique_lock lock(mu);
+    done.wait(lock, [&] { return pending == 0; });
+  }
   double compute = 0;
   std::uint64_t resp_bytes = 0;
   for (std::size_t i = 0; i < n; ++i) {
