@@ -17,12 +17,13 @@ void OnSignal(int) { g_stop = true; }
 
 struct ClusterFlags {
   std::string model, listen = "127.0.0.1:0";
-  int workers = 1, stages = 1, expert_groups = 1;
+  int workers = 1, replicas = 1, stages = 1, expert_groups = 1;
 };
 
 void AddClusterFlags(CLI::App* cmd, ClusterFlags& f) {
   cmd->add_option("--model", f.model, "checkpoint folder (default: the built-in tiny model)");
   cmd->add_option("--workers", f.workers, "worker processes")->capture_default_str();
+  cmd->add_option("--replicas", f.replicas, "model copies (workers = replicas x stages x expert groups)")->capture_default_str();
   cmd->add_option("--stages", f.stages, "pipeline stages")->capture_default_str();
   cmd->add_option("--expert-groups", f.expert_groups, "ranks per stage sharing the experts")->capture_default_str();
 }
@@ -41,6 +42,7 @@ int Serve(ClusterFlags f, bool spawn_local) {
   o.listen = f.listen;
   o.model_dir = f.model;
   o.workers = f.workers;
+  o.replicas = f.replicas;
   o.stages = f.stages;
   o.expert_groups = f.expert_groups;
   o.spawn_local = spawn_local;

@@ -24,7 +24,7 @@ struct GenerateOpts {
   float temperature = 1.0f, top_p = 1.0f;
   std::uint64_t seed = 0;
   bool json = false, stop_at_harmony = false;
-  int workers = 0, stages = 1, expert_groups = 1;
+  int workers = 0, replicas = 1, stages = 1, expert_groups = 1;
   ChatInput chat;  // --prompt / --messages: render with Harmony, parse the output
 };
 
@@ -49,13 +49,14 @@ StatusOr<std::vector<GenerateResult>> RunDistributed(const GenerateOpts& o, cons
   ClusterOptions co;
   co.model_dir = dir;
   co.workers = o.workers;
+  co.replicas = o.replicas;
   co.stages = o.stages;
   co.expert_groups = o.expert_groups;
   TESSERA_ASSIGN_OR_RETURN(std::unique_ptr<Cluster> cluster, Cluster::Start(co));
   std::vector<std::future<Completion>> futures;
   for (const GenerateRequest& r : reqs) {
     RequestSpec spec{r.prompt, r.max_tokens, r.sampling, r.top_logprobs, r.stop_ids, nullptr, nullptr};
-    TESSERA_ASSIGN_OR_RETURN(std::future<Completion> f, cluster->engine().Submit(std::move(spec)));
+    TESSERA_ASSIGN_OR_RETURN(std::future<Completion> f, cluster->Submit(std::move(spec)));
     futures.push_back(std::move(f));
   }
   std::vector<GenerateResult> out;
@@ -167,6 +168,7 @@ void RegisterGenerate(CLI::App& app) {
   cmd->add_flag("--stop-at-harmony", o->stop_at_harmony, "stop at <|return|> or <|call|>");
   cmd->add_flag("--json", o->json, "print one JSON object");
   cmd->add_option("--workers", o->workers, "run through a local coordinator and this many worker processes");
+  cmd->add_option("--replicas", o->replicas, "with --workers: model copies")->capture_default_str();
   cmd->add_option("--stages", o->stages, "with --workers: pipeline stages")->capture_default_str();
   cmd->add_option("--expert-groups", o->expert_groups, "with --workers: ranks per stage sharing the experts")->capture_default_str();
   cmd->callback([o] {

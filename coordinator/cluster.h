@@ -21,6 +21,7 @@ struct ClusterOptions {
   std::string listen = "127.0.0.1:0";  // coordinator control address
   std::string model_dir;
   int workers = 1;
+  int replicas = 1;       // independent copies of the model, each on stages x expert_groups workers
   int stages = 1;         // pipeline stages (contiguous layer ranges)
   int expert_groups = 1;  // ranks per stage, each holding a share of the experts
   bool spawn_local = true;
@@ -49,9 +50,13 @@ class Cluster {
   static StatusOr<std::unique_ptr<Cluster>> Start(const ClusterOptions& options);
   ~Cluster();
 
-  Engine& engine() { return *engine_; }
+  // Routes a request to the healthy replica with the least work queued and running. A replica
+  // that lost a worker takes no more requests; Unavailable (with the reason) when none is left.
+  StatusOr<std::future<Completion>> Submit(RequestSpec spec);
+  Engine& engine(int replica = 0) { return *replicas_[replica]->engine; }
+  int replicas() const { return static_cast<int>(replicas_.size()); }
   const std::string& address() const { return address_; }
-  // False once a worker is lost: requests then fail fast with the reason.
+  // False once every replica has lost a worker.
   bool healthy() const { return healthy_; }
   const Membership& membership() const { return membership_; }
 
@@ -66,8 +71,14 @@ class Cluster {
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   LocalWorkers local_;
+  struct Replica {
+    std::unique_ptr<Engine> engine;
+    std::vector<std::string> worker_ids;
+    std::atomic<bool> healthy{true};
+    Status lost;  // why it stopped serving
+  };
   std::vector<WorkerInfo> workers_;
-  std::unique_ptr<Engine> engine_;
+  std::vector<std::unique_ptr<Replica>> replicas_;
   std::atomic<bool> healthy_{false}, stop_{false};
   std::thread monitor_;
 };

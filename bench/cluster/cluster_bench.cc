@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
       for (int i = 0; i < prompt; ++i) spec.prompt.push_back(static_cast<TokenId>((r * 7919 + i * 104729) % 1000));
       spec.max_tokens = tokens;
       spec.sampling.temperature = 0;
-      fs.push_back(std::move(*(*cluster)->engine().Submit(std::move(spec))));
+      fs.push_back(std::move(*(*cluster)->Submit(std::move(spec))));
     }
     int generated = 0;
     for (auto& f : fs) generated += static_cast<int>(f.get().output.size());

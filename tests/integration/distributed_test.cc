@@ -112,6 +112,18 @@ TEST_F(Distributed, EightConcurrentRequestsEachMatchTheirSoloRun) {
   }
 }
 
+TEST_F(Distributed, TwoReplicasServeConcurrentRequestsLikeOne) {
+  std::string all;
+  std::vector<std::string> prompts;
+  for (int i = 0; i < 6; ++i) {
+    prompts.push_back(std::to_string(10 + i) + ",20,30," + std::to_string(900 - i));
+    all += (i ? ";" : "") + prompts.back();
+  }
+  json together = Generate(all, "--workers 4 --replicas 2 --stages 2 --expert-groups 1");
+  ASSERT_EQ(together["results"].size(), 6u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(together["results"][i]["output_ids"], Generate(prompts[i], "")["output_ids"]);
+}
+
 TEST_F(Distributed, ServeExitsWithClearErrorWhenAWorkerCannotLoad) {
   const std::string bad = testing::TempDir() + "/distributed_bad";
   fs::remove_all(bad);

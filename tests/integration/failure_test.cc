@@ -54,5 +54,34 @@ TEST(WorkerFailure, RequestsFailFastWithTheWorkerNamed) {
   EXPECT_NE(g.status().message().find("local-1"), std::string::npos) << g.status();
 }
 
+TEST(WorkerFailure, TheOtherReplicaKeepsServing) {
+  auto dir = DefaultModelDir();
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  ClusterOptions o;
+  o.model_dir = *dir;
+  o.workers = 4;
+  o.replicas = 2;
+  o.stages = 2;
+  o.self_exe = std::string(TESSERA_BINARY_DIR) + "/bin/tessera";
+  auto cluster = Cluster::Start(o);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  const std::string kill = "pkill -KILL -f '[w]orker --coordinator " + (*cluster)->address() + " --id local-2'";
+  ASSERT_EQ(std::system(kill.c_str()), 0);
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // the monitor retires that replica
+  EXPECT_TRUE((*cluster)->healthy());
+  RequestSpec spec;
+  spec.prompt = {200006, 1428, 200008, 13225};
+  spec.max_tokens = 8;
+  spec.sampling.temperature = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto f = (*cluster)->Submit(spec);
+    ASSERT_TRUE(f.ok()) << f.status();
+    ASSERT_EQ(f->wait_for(std::chrono::seconds(15)), std::future_status::ready);
+    Completion c = f->get();
+    EXPECT_TRUE(c.status.ok()) << c.status;
+    EXPECT_EQ(c.output.size(), 8u);
+  }
+}
+
 }  // namespace
 }  // namespace tessera

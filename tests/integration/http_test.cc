@@ -178,7 +178,9 @@ TEST_F(HttpTest, ChatCompletionShapeAndUsage) {
   EXPECT_GE(usage["completion_tokens"].get<int>(), 1);
   EXPECT_LE(usage["completion_tokens"].get<int>(), 8);
   EXPECT_EQ(usage["total_tokens"].get<int>(), usage["prompt_tokens"].get<int>() + usage["completion_tokens"].get<int>());
-  if (usage["completion_tokens"].get<int>() == 8) EXPECT_NE(finish, "stop");
+  if (usage["completion_tokens"].get<int>() == 8) {
+    EXPECT_NE(finish, "stop");
+  }
 }
 
 TEST_F(HttpTest, LogprobsPerToken) {
