@@ -18,11 +18,13 @@ void OnSignal(int) { g_stop = true; }
 struct ClusterFlags {
   std::string model, listen = "127.0.0.1:0";
   int workers = 1, replicas = 1, stages = 1, expert_groups = 1;
+  std::string policy;
 };
 
 void AddClusterFlags(CLI::App* cmd, ClusterFlags& f) {
   cmd->add_option("--model", f.model, "checkpoint folder (default: the built-in tiny model)");
   cmd->add_option("--workers", f.workers, "worker processes")->capture_default_str();
+  cmd->add_option("--policy", f.policy, "let the planner choose replicas, stages and expert groups (latency or throughput)");
   cmd->add_option("--replicas", f.replicas, "model copies (workers = replicas x stages x expert groups)")->capture_default_str();
   cmd->add_option("--stages", f.stages, "pipeline stages")->capture_default_str();
   cmd->add_option("--expert-groups", f.expert_groups, "ranks per stage sharing the experts")->capture_default_str();
@@ -43,6 +45,14 @@ int Serve(ClusterFlags f, bool spawn_local) {
   o.model_dir = f.model;
   o.workers = f.workers;
   o.replicas = f.replicas;
+  if (!f.policy.empty()) {
+    StatusOr<Policy> p = ParsePolicy(f.policy);
+    if (!p.ok()) {
+      std::cerr << "tessera: " << p.status().message() << "\n";
+      return 2;
+    }
+    o.policy = *p;
+  }
   o.stages = f.stages;
   o.expert_groups = f.expert_groups;
   o.spawn_local = spawn_local;

@@ -25,6 +25,7 @@ struct GenerateOpts {
   std::uint64_t seed = 0;
   bool json = false, stop_at_harmony = false;
   int workers = 0, replicas = 1, stages = 1, expert_groups = 1;
+  std::string policy;  // with --workers: let the planner choose the grid
   ChatInput chat;  // --prompt / --messages: render with Harmony, parse the output
 };
 
@@ -50,6 +51,10 @@ StatusOr<std::vector<GenerateResult>> RunDistributed(const GenerateOpts& o, cons
   co.model_dir = dir;
   co.workers = o.workers;
   co.replicas = o.replicas;
+  if (!o.policy.empty()) {
+    TESSERA_ASSIGN_OR_RETURN(Policy p, ParsePolicy(o.policy));
+    co.policy = p;
+  }
   co.stages = o.stages;
   co.expert_groups = o.expert_groups;
   TESSERA_ASSIGN_OR_RETURN(std::unique_ptr<Cluster> cluster, Cluster::Start(co));
@@ -169,6 +174,7 @@ void RegisterGenerate(CLI::App& app) {
   cmd->add_flag("--json", o->json, "print one JSON object");
   cmd->add_option("--workers", o->workers, "run through a local coordinator and this many worker processes");
   cmd->add_option("--replicas", o->replicas, "with --workers: model copies")->capture_default_str();
+  cmd->add_option("--policy", o->policy, "with --workers: let the planner choose the grid (latency or throughput)");
   cmd->add_option("--stages", o->stages, "with --workers: pipeline stages")->capture_default_str();
   cmd->add_option("--expert-groups", o->expert_groups, "with --workers: ranks per stage sharing the experts")->capture_default_str();
   cmd->callback([o] {

@@ -6,12 +6,14 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "coordinator/engine.h"
 #include "coordinator/local_workers.h"
 #include "coordinator/membership.h"
+#include "sharding/planner.h"
 
 #include <grpcpp/server.h>
 
@@ -24,6 +26,9 @@ struct ClusterOptions {
   int replicas = 1;       // independent copies of the model, each on stages x expert_groups workers
   int stages = 1;         // pipeline stages (contiguous layer ranges)
   int expert_groups = 1;  // ranks per stage, each holding a share of the experts
+  // When set, the shard planner chooses replicas x stages x expert groups and the layer ranges
+  // from the registered workers' devices (replicas/stages/expert_groups above are ignored).
+  std::optional<Policy> policy;
   bool spawn_local = true;
   std::string self_exe = "/proc/self/exe";
   std::vector<std::string> worker_args;  // extra flags for spawned workers
@@ -63,6 +68,9 @@ class Cluster {
  private:
   explicit Cluster(const ClusterOptions& o) : options_(o), membership_(o.heartbeat_timeout) {}
   Status BringUp();
+  // Per replica: (index into workers_, assignment with ranks numbered within the replica).
+  using Layout = std::vector<std::vector<std::pair<int, ShardAssignment>>>;
+  StatusOr<Layout> PlanLayout(const ModelConfig& config);
   void Monitor();
 
   ClusterOptions options_;

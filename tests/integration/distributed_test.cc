@@ -124,6 +124,12 @@ TEST_F(Distributed, TwoReplicasServeConcurrentRequestsLikeOne) {
   for (int i = 0; i < 6; ++i) EXPECT_EQ(together["results"][i]["output_ids"], Generate(prompts[i], "")["output_ids"]);
 }
 
+TEST_F(Distributed, PlannerChosenGridMatchesSingleProcess) {
+  json single = Generate(kPrompt, "");
+  for (const char* policy : {"latency", "throughput"})
+    EXPECT_EQ(Generate(kPrompt, std::string("--workers 3 --policy ") + policy)["output_ids"], single["output_ids"]) << policy;
+}
+
 TEST_F(Distributed, ServeExitsWithClearErrorWhenAWorkerCannotLoad) {
   const std::string bad = testing::TempDir() + "/distributed_bad";
   fs::remove_all(bad);

@@ -127,7 +127,7 @@ class HttpTest : public ::testing::Test {
   int StartServer(const std::string& api_key = "", std::size_t body_limit = std::size_t{16} << 20) {
     OpenAiOptions ao;
     ao.api_key = api_key;
-    api_ = std::make_unique<OpenAiApi>(cluster_->engine(), *tokenizer_, [] { return cluster_->healthy(); }, ao);
+    api_ = std::make_unique<OpenAiApi>(BackendFor(*cluster_), *tokenizer_, ao);
     HttpServerOptions ho;
     ho.body_limit = body_limit;
     server_ = std::make_unique<HttpServer>(ho);
