@@ -35,7 +35,7 @@ struct ClusterOptions {
   SchedulerOptions scheduler;
   std::chrono::milliseconds register_timeout{30000};
   std::chrono::milliseconds step_timeout{120000};
-  std::chrono::milliseconds heartbeat_timeout{1500};
+  std::chrono::milliseconds heartbeat_timeout{3000};  // 6 missed beats: tolerant of a loaded host
   std::uint32_t heartbeat_interval_ms = 500;
 };
 

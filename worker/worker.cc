@@ -64,7 +64,7 @@ Status RunWorker(const WorkerOptions& o) {
   Status result = absl::OkStatus();
   while (!service.WaitForShutdown(std::chrono::steady_clock::now() + std::chrono::milliseconds(interval_ms))) {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(std::max<std::uint32_t>(interval_ms, 250)));
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(std::max<std::uint32_t>(4 * interval_ms, 1000)));
     v1::HeartbeatRequest hb;
     hb.set_worker_id(id);
     hb.set_state(service.state());
