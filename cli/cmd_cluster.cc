@@ -7,6 +7,7 @@
 #include "coordinator/cluster.h"
 #include "core/log.h"
 #include "model/default_model.h"
+#include "server/serve.h"
 #include "worker/worker.h"
 
 namespace tessera::cli {
@@ -19,6 +20,8 @@ struct ClusterFlags {
   std::string model, listen = "127.0.0.1:0";
   int workers = 1, replicas = 1, stages = 1, expert_groups = 1;
   std::string policy;
+  int http_port = -1;  // -1: no HTTP API
+  std::string http_host = "127.0.0.1", api_key;
 };
 
 void AddClusterFlags(CLI::App* cmd, ClusterFlags& f) {
@@ -28,10 +31,14 @@ void AddClusterFlags(CLI::App* cmd, ClusterFlags& f) {
   cmd->add_option("--replicas", f.replicas, "model copies (workers = replicas x stages x expert groups)")->capture_default_str();
   cmd->add_option("--stages", f.stages, "pipeline stages")->capture_default_str();
   cmd->add_option("--expert-groups", f.expert_groups, "ranks per stage sharing the experts")->capture_default_str();
+  cmd->add_option("--http-port", f.http_port, "serve the OpenAI-compatible HTTP API on this port (0: pick a free one)");
+  cmd->add_option("--http-host", f.http_host, "interface for the HTTP API")->capture_default_str();
+  cmd->add_option("--api-key", f.api_key, "require 'Authorization: Bearer KEY' on the HTTP API");
 }
 
 // Serves until SIGINT/SIGTERM or until the cluster loses a worker.
 int Serve(ClusterFlags f, bool spawn_local) {
+  const bool builtin_model = f.model.empty();
   if (f.model.empty()) {
     StatusOr<std::string> dir = DefaultModelDir();
     if (!dir.ok()) {
@@ -64,7 +71,23 @@ int Serve(ClusterFlags f, bool spawn_local) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::cout << "ready: coordinator on " << (*cluster)->address() << "\n" << std::flush;
-  while (!g_stop && (*cluster)->healthy()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (f.http_port >= 0) {
+    server::HttpOptions http;
+    http.host = f.http_host;
+    http.port = f.http_port;
+    http.api_key = f.api_key;
+    http.model_dir = f.model;
+    if (builtin_model) http.model_id = "gpt-oss";
+    http.on_listening = [&](int port) { std::cout << "http: listening on " << f.http_host << ":" << port << "\n" << std::flush; };
+    const Status s = server::RunHttpServer(**cluster, http, g_stop);
+    if (!s.ok() && (*cluster)->healthy()) {
+      std::cerr << "tessera: HTTP server: " << s.message() << "\n";
+      cluster->reset();
+      return 1;
+    }
+  } else {
+    while (!g_stop && (*cluster)->healthy()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   const bool lost = !(*cluster)->healthy();
   cluster->reset();
   if (lost) std::cerr << "tessera: a worker was lost; stopped\n";

@@ -2,6 +2,7 @@
 // processes started by the tessera binary must produce exactly the tokens of the single-process
 // forward pass, serve concurrent requests independently, and fail fast on a bad shard.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -43,7 +44,8 @@ ShellResult Sh(const std::string& cmd) {
 class Distributed : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = testing::TempDir() + "/distributed_model";
+    // Per process: CTest runs the cases of this suite in parallel processes.
+    dir_ = testing::TempDir() + "/distributed_model_" + std::to_string(::getpid());
     fs::remove_all(dir_);
     // A checkpoint no other test uses: 4 layers, 8 experts, GQA, a window of 8.
     json config = {{"model_type", "gpt_oss"}, {"num_hidden_layers", 4}, {"hidden_size", 64},
@@ -53,7 +55,7 @@ class Distributed : public testing::Test {
                    {"rope_theta", 150000}, {"rope_scaling", {{"rope_type", "yarn"}, {"factor", 32.0},
                    {"beta_fast", 32.0}, {"beta_slow", 1.0}, {"original_max_position_embeddings", 128},
                    {"truncate", false}}}, {"quantization_config", {{"quant_method", "mxfp4"}}}};
-    const std::string cfg = testing::TempDir() + "/distributed_config.json";
+    const std::string cfg = dir_ + ".config.json";
     std::ofstream(cfg) << config.dump();
     ShellResult r = Sh(kTessera + " --log-level warn synth --config " + cfg + " --seed 21 --out " + dir_);
     ASSERT_EQ(r.exit_code, 0);
@@ -61,8 +63,8 @@ class Distributed : public testing::Test {
 
   static json Generate(const std::string& prompts, const std::string& extra) {
     ShellResult r = Sh(kTessera + " --log-level warn generate --model " + dir_ + " --prompt-ids '" + prompts +
-               "' --max-tokens 12 --temperature 0 --top-logprobs 2 --json " + extra + " 2>/tmp/tessera_it_err.log");
-    EXPECT_EQ(r.exit_code, 0) << "stderr in /tmp/tessera_it_err.log";
+               "' --max-tokens 12 --temperature 0 --top-logprobs 2 --json " + extra + " 2>" + dir_ + ".err");
+    EXPECT_EQ(r.exit_code, 0) << "stderr in " << dir_ << ".err";
     return r.exit_code == 0 ? json::parse(r.out) : json();
   }
 
@@ -131,7 +133,7 @@ TEST_F(Distributed, PlannerChosenGridMatchesSingleProcess) {
 }
 
 TEST_F(Distributed, ServeExitsWithClearErrorWhenAWorkerCannotLoad) {
-  const std::string bad = testing::TempDir() + "/distributed_bad";
+  const std::string bad = testing::TempDir() + "/distributed_bad_" + std::to_string(::getpid());
   fs::remove_all(bad);
   // Sharded copy whose last file (the unembedding, held by the last stage only) is corrupt.
   ShellResult r = Sh(kTessera + " --log-level warn synth --config tiny --seed 3 --shard-mb 40 --out " + bad);

@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <map>
-#include <regex>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -346,6 +345,85 @@ TEST(HttpServerTest, RefusesConnectionsBeyondTheLimit) {
   idle.close();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(Call(server.port(), http::verb::get, "/x").status, 200);
+}
+
+TEST(HttpServerTest, ClosesIdleKeepAliveConnections) {
+  HttpServerOptions o;
+  o.idle_timeout = std::chrono::milliseconds(300);
+  HttpServer server(o);
+  ASSERT_TRUE(server.Start().ok());
+  asio::io_context io;
+  tcp::socket idle(io);
+  idle.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server.port())));
+  const auto start = std::chrono::steady_clock::now();
+  char buf[16];
+  beast::error_code ec;
+  idle.read_some(asio::buffer(buf), ec);  // returns once the server closes the connection
+  EXPECT_EQ(ec, asio::error::eof);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  HttpServer server(HttpServerOptions{});
+  server.Route("GET", "/x", [](const HttpRequest&, ResponseStream&) { return HttpResponse{200, "text/plain", {}, "x"}; });
+  ASSERT_TRUE(server.Start().ok());
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server.port())));
+  beast::flat_buffer buf;
+  for (int i = 0; i < 3; ++i) {
+    http::request<http::empty_body> req{http::verb::get, "/x", 11};
+    req.set(http::field::host, "x");
+    http::write(s, req);
+    http::response<http::string_body> res;
+    http::read(s, buf, res);
+    EXPECT_EQ(res.result_int(), 200);
+    EXPECT_TRUE(res.keep_alive());
+  }
+}
+
+// A backend that refuses or fails every request, for the error paths a live cluster rarely takes.
+class FakeBackendTest : public ::testing::Test {
+ protected:
+  int Start(Status submit_error, bool ready) {
+    StatusOr<Tokenizer> t = Tokenizer::Default();
+    EXPECT_TRUE(t.ok());
+    tokenizer_ = std::make_unique<Tokenizer>(std::move(*t));
+    Backend b;
+    b.submit = [submit_error](RequestSpec) -> StatusOr<std::future<Completion>> {
+      if (!submit_error.ok()) return submit_error;
+      std::promise<Completion> p;
+      p.set_value(Completion{absl::InternalError("worker w0 failed"), {}, {}, "error"});
+      return p.get_future();
+    };
+    b.ready = [ready] { return ready; };
+    b.schedulers = [] { return std::vector<const Scheduler*>{}; };
+    api_ = std::make_unique<OpenAiApi>(b, *tokenizer_, OpenAiOptions{});
+    server_ = std::make_unique<HttpServer>(HttpServerOptions{});
+    api_->Install(*server_);
+    EXPECT_TRUE(server_->Start().ok());
+    return server_->port();
+  }
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<OpenAiApi> api_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(FakeBackendTest, QueueFullIs429WithRetryAfter) {
+  const int port = Start(absl::ResourceExhaustedError("queue full"), true);
+  Reply r = Post(port, Chat(4));
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.headers["Retry-After"], "1");
+  EXPECT_EQ(r.json()["error"]["code"], "queue_full");
+}
+
+TEST_F(FakeBackendTest, FailedGenerationIs500AndNotReadyIs503) {
+  const int port = Start(absl::OkStatus(), false);
+  Reply r = Post(port, Chat(4));
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.json()["error"]["type"], "server_error");
+  EXPECT_EQ(Call(port, http::verb::get, "/ready").status, 503);
+  EXPECT_EQ(Call(port, http::verb::get, "/health").status, 200);
 }
 
 TEST(ModelIdTest, BasenameOrDefault) {
