@@ -27,11 +27,19 @@ __device__ float WarpSum(float v) {
 // x is staged in shared memory once per block (every warp of the block needs all of it); each
 // lane takes whole 16-byte blocks of its row and walks the four 8-value words of a block in an
 // order rotated by lane, so a quarter-warp's float4 reads of x fall in different banks.
+// blockIdx.y selects the expert: experts == nullptr means one matrix (expert 0, no offsets).
 __global__ void Mxfp4MatvecKernel(const uint8_t* __restrict__ blocks, const uint8_t* __restrict__ scales,
-                                  const float* __restrict__ x, const float* __restrict__ bias,
-                                  float* __restrict__ y, int in, int out) {
+                                  const int* __restrict__ experts, const float* __restrict__ x, size_t x_stride,
+                                  const float* __restrict__ bias, float* __restrict__ y, int in, int out) {
   extern __shared__ float4 xs[];  // in / 4 entries
   __shared__ float lut[16];
+  const int j = blockIdx.y;
+  const size_t e = experts ? static_cast<size_t>(experts[j]) : 0;
+  blocks += e * out * (in / 2);
+  scales += e * out * (in / 32);
+  if (bias) bias += e * out;
+  x += j * x_stride;
+  y += static_cast<size_t>(j) * out;
   if (threadIdx.x < 16) lut[threadIdx.x] = kFp4Doubled[threadIdx.x];
   for (int i = threadIdx.x; i < in / 4; i += blockDim.x) xs[i] = reinterpret_cast<const float4*>(x)[i];
   __syncthreads();
@@ -98,8 +106,24 @@ Status Mxfp4Matvec(const std::uint8_t* blocks, const std::uint8_t* scales, const
   if (reinterpret_cast<std::uintptr_t>(x) % 16 != 0) return absl::InvalidArgumentError("x must be 16-byte aligned");
   const dim3 grid((out + kRowsPerBlock - 1) / kRowsPerBlock);
   const size_t smem = static_cast<size_t>(in) * sizeof(float);
-  Mxfp4MatvecKernel<<<grid, kRowsPerBlock * kWarp, smem, static_cast<cudaStream_t>(stream)>>>(blocks, scales, x, bias, y, in, out);
+  Mxfp4MatvecKernel<<<grid, kRowsPerBlock * kWarp, smem, static_cast<cudaStream_t>(stream)>>>(blocks, scales, nullptr, x, 0,
+                                                                                               bias, y, in, out);
   return CudaStatus(cudaGetLastError(), "Mxfp4Matvec launch");
+}
+
+Status Mxfp4MatvecExperts(const std::uint8_t* blocks, const std::uint8_t* scales, const int* experts, int k,
+                          const float* x, std::size_t x_stride, const float* bias, float* y, int in, int out,
+                          void* stream) {
+  if (in % 32 != 0) return absl::InvalidArgumentError("MXFP4 rows must be a multiple of 32 values");
+  if (k < 1) return absl::InvalidArgumentError("no experts selected");
+  if (reinterpret_cast<std::uintptr_t>(blocks) % 16 != 0 || reinterpret_cast<std::uintptr_t>(x) % 16 != 0 ||
+      x_stride % 4 != 0)
+    return absl::InvalidArgumentError("MXFP4 blocks and every expert's x must be 16-byte aligned");
+  const dim3 grid((out + kRowsPerBlock - 1) / kRowsPerBlock, k);
+  const size_t smem = static_cast<size_t>(in) * sizeof(float);
+  Mxfp4MatvecKernel<<<grid, kRowsPerBlock * kWarp, smem, static_cast<cudaStream_t>(stream)>>>(blocks, scales, experts, x,
+                                                                                               x_stride, bias, y, in, out);
+  return CudaStatus(cudaGetLastError(), "Mxfp4MatvecExperts launch");
 }
 
 Status Bf16Matvec(const std::uint16_t* w, const float* x, const float* bias, float* y, int in, int out, void* stream) {

@@ -78,5 +78,31 @@ int main() {
     std::cout << nlohmann::json{{"kernel", s.name}, {"bytes", bytes}, {"us", us}, {"GB_per_s", gbs},
                                 {"fraction_of_copy", gbs / copy_gbs}}.dump() << "\n";
   }
+  // One MoE layer's gate_up for the 4 selected experts of 128, as one launch and as 4 launches.
+  {
+    const int E = 128, k = 4, in = 2880, out = 5760;
+    const std::size_t wbytes = static_cast<std::size_t>(E) * out * in / 2, sbytes = static_cast<std::size_t>(E) * out * in / 32;
+    gpu::DeviceBuffer w = Alloc(wbytes), sc = Alloc(sbytes), ids = Alloc(k * sizeof(int)), yk = Alloc(k * out * 4);
+    const int picked[k] = {3, 40, 77, 120};
+    cudaMemcpy(ids.get(), picked, sizeof picked, cudaMemcpyHostToDevice);
+    const double grouped = MedianUs([&] {
+      Status st = gpu::Mxfp4MatvecExperts(w.as<std::uint8_t>(), sc.as<std::uint8_t>(), ids.as<int>(), k, x.as<float>(), 0,
+                                          nullptr, yk.as<float>(), in, out);
+      if (!st.ok()) std::cerr << st << "\n";
+    });
+    const double separate = MedianUs([&] {
+      for (int j = 0; j < k; ++j) {
+        const std::size_t e = picked[j];
+        Status st = gpu::Mxfp4Matvec(w.as<std::uint8_t>() + e * out * in / 2, sc.as<std::uint8_t>() + e * out * in / 32,
+                                     x.as<float>(), nullptr, yk.as<float>() + j * out, in, out);
+        if (!st.ok()) std::cerr << st << "\n";
+      }
+    });
+    const double bytes = k * (static_cast<double>(out) * in / 2 + static_cast<double>(out) * in / 32);
+    std::cout << nlohmann::json{{"kernel", "mxfp4 4 experts gate_up, one launch"}, {"bytes", bytes}, {"us", grouped},
+                                {"GB_per_s", bytes / grouped / 1e3}, {"fraction_of_copy", bytes / grouped / 1e3 / copy_gbs}}.dump() << "\n";
+    std::cout << nlohmann::json{{"kernel", "mxfp4 4 experts gate_up, 4 launches"}, {"bytes", bytes}, {"us", separate},
+                                {"GB_per_s", bytes / separate / 1e3}, {"fraction_of_copy", bytes / separate / 1e3 / copy_gbs}}.dump() << "\n";
+  }
   return 0;
 }

@@ -46,6 +46,30 @@ TEST(CudaKernels, Mxfp4MatvecMatchesCpu) {
   }
 }
 
+TEST(CudaKernels, SelectedExpertsInOneLaunchMatchCpu) {
+  const int E = 6, in = 96, out = 40;
+  const std::vector<int> picked = {4, 1, 5};  // k = 3, any order
+  std::vector<std::uint8_t> blocks(static_cast<std::size_t>(E) * out * in / 2), scales(static_cast<std::size_t>(E) * out * in / 32);
+  for (std::size_t i = 0; i < blocks.size(); ++i) blocks[i] = static_cast<std::uint8_t>((i * 2246822519u) >> 11);
+  for (std::size_t i = 0; i < scales.size(); ++i) scales[i] = static_cast<std::uint8_t>(120 + i % 6);
+  std::vector<float> bias(E * out), x(picked.size() * in);
+  for (std::size_t i = 0; i < bias.size(); ++i) bias[i] = 0.1f * static_cast<float>(i % 7);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.21f * i);
+  auto db = Upload(blocks), ds = Upload(scales), dbias = Upload(bias), dx = Upload(x), dp = Upload(picked);
+  auto dy = gpu::DeviceBuffer::Allocate(picked.size() * out * sizeof(float));
+  ASSERT_TRUE(dy.ok());
+  ASSERT_TRUE(gpu::Mxfp4MatvecExperts(db.as<std::uint8_t>(), ds.as<std::uint8_t>(), dp.as<int>(), 3, dx.as<float>(), in,
+                                      dbias.as<float>(), dy->as<float>(), in, out).ok());
+  auto y = Download(*dy, picked.size() * out);
+  for (std::size_t j = 0; j < picked.size(); ++j) {
+    const int e = picked[j];
+    std::vector<float> expected(out);
+    cpu::MatmulMxfp4(x.data() + j * in, 1, in, blocks.data() + static_cast<std::size_t>(e) * out * in / 2,
+                     scales.data() + static_cast<std::size_t>(e) * out * in / 32, out, bias.data() + e * out, expected.data());
+    for (int o = 0; o < out; ++o) ASSERT_NEAR(y[j * out + o], expected[o], 1e-4 * std::max(1.0f, std::abs(expected[o]))) << j << " " << o;
+  }
+}
+
 TEST(CudaKernels, Bf16MatvecMatchesCpu) {
   for (auto [in, out] : {std::pair{2880, 4096}, std::pair{100, 7}}) {
     std::vector<std::uint16_t> w(static_cast<std::size_t>(in) * out);
