@@ -143,6 +143,32 @@ void OpenAiApi::Install(HttpServer& server) {
   });
   server.Route("POST", "/v1/chat/completions",
                [this](const HttpRequest& req, ResponseStream& stream) { return ChatCompletions(req, stream); });
+  server.Route("POST", "/score", [this](const HttpRequest& req, ResponseStream& stream) { return Score(req, stream); });
+}
+
+HttpResponse OpenAiApi::Score(const HttpRequest& http, ResponseStream& stream) {
+  const Json body = Json::parse(http.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object())
+    return ErrorResponse(400, "the request body is not a JSON object", "invalid_request_error");
+  Json chat = Json::object();
+  if (body.contains("messages")) {
+    chat["messages"] = body["messages"];
+  } else if (body.contains("prompt") && body["prompt"].is_string()) {
+    chat["messages"] = Json::array({{{"role", "user"}, {"content", body["prompt"]}}});
+  } else {
+    return ErrorResponse(400, "give \"messages\" (a chat list) or \"prompt\" (a string)", "invalid_request_error",
+                         "messages");
+  }
+  if (body.contains("max_new_tokens")) chat["max_tokens"] = body["max_new_tokens"];
+  for (const char* k : {"temperature", "top_p", "seed", "reasoning_effort", "tools"})
+    if (body.contains(k)) chat[k] = body[k];
+  HttpRequest inner = http;
+  inner.body = Dump(chat);
+  HttpResponse r = ChatCompletions(inner, stream);
+  if (r.status != 200) return r;  // errors keep the OpenAI shape, with field names of the chat form
+  const Json done = Json::parse(r.body, nullptr, false);
+  const Json& content = done["choices"][0]["message"]["content"];
+  return JsonResponse({{"output", content.is_string() ? content.get<std::string>() : std::string()}});
 }
 
 HttpResponse OpenAiApi::ChatCompletions(const HttpRequest& http, ResponseStream& stream) {

@@ -1,5 +1,6 @@
 // The OpenAI-compatible API on top of the engine: /v1/chat/completions (whole or streamed as
-// server-sent events), /v1/models, /health, /ready and /metrics, with optional bearer-key auth.
+// server-sent events), /v1/models, /score, /health, /ready and /metrics, with optional
+// bearer-key auth.
 #pragma once
 
 #include <functional>
@@ -44,6 +45,9 @@ class OpenAiApi {
   struct Generation;
   struct Prepared;
   HttpResponse ChatCompletions(const HttpRequest& req, ResponseStream& stream);
+  // POST /score: {"messages": [..] | "prompt": "..", "max_new_tokens": N} -> {"output": final
+  // answer}, the request shape of managed online endpoints; served as a chat completion.
+  HttpResponse Score(const HttpRequest& req, ResponseStream& stream);
   HttpResponse Whole(Prepared& p);
   HttpResponse Streamed(Prepared& p, ResponseStream& stream);
   void Record(const Prepared& p, std::size_t generated);

@@ -1,6 +1,7 @@
 // The tessera binary's text commands end to end: tokenize, render (against the spec's worked
 // example), generate from a chat prompt with parsed output, and clear errors on bad input.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -85,6 +86,35 @@ TEST(Cli, BadInputGetsAClearErrorAndExitCode) {
   std::tie(code, out) = Sh(kTessera + " generate --model /nonexistent --prompt-ids 1 2>&1");
   EXPECT_EQ(code, 1);
   EXPECT_NE(out.find("/nonexistent"), std::string::npos) << out;
+}
+
+TEST(Cli, ServeAnswersTheScoreRoute) {
+  const std::string log = testing::TempDir() + "/cli_serve_" + std::to_string(::getpid()) + ".log";
+  FILE* p = ::popen(("exec " + kTessera + " serve --http-port 0 2>" + log).c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char line[512];
+  std::string port;
+  while (std::fgets(line, sizeof line, p)) {
+    const std::string l(line);
+    const auto at = l.find("listening on ");
+    if (at != std::string::npos) {
+      port = l.substr(l.rfind(':') + 1);
+      port.erase(port.find_last_not_of("\n") + 1);
+      break;
+    }
+  }
+  ASSERT_FALSE(port.empty()) << "serve did not start; see " << log;
+  const std::string url = "http://127.0.0.1:" + port + "/score";
+  auto [code, out] = Sh("curl -s -X POST " + url + " -H 'content-type: application/json' -d "
+                        "'{\"messages\":[{\"role\":\"user\",\"content\":\"Capital of Australia?\"}],\"max_new_tokens\":5}'");
+  EXPECT_EQ(code, 0);
+  const json r = json::parse(out, nullptr, false);
+  ASSERT_TRUE(r.is_object()) << out;
+  EXPECT_TRUE(r.contains("output") && r["output"].is_string()) << out;
+  std::tie(code, out) = Sh("curl -s -o /dev/null -w '%{http_code}' -X POST " + url + " -d '{\"max_new_tokens\":5}'");
+  EXPECT_EQ(out, "400");
+  std::system(("pkill -INT -f '[s]erve --http-port 0' -P " + std::to_string(::getpid())).c_str());
+  ::pclose(p);
 }
 
 }  // namespace
