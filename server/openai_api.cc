@@ -143,6 +143,7 @@ void OpenAiApi::Install(HttpServer& server) {
   });
   server.Route("POST", "/v1/chat/completions",
                [this](const HttpRequest& req, ResponseStream& stream) { return ChatCompletions(req, stream); });
+  server.Route("POST", "/v1/completions", [this](const HttpRequest& req, ResponseStream&) { return Completions(req); });
   server.Route("POST", "/score", [this](const HttpRequest& req, ResponseStream& stream) { return Score(req, stream); });
 }
 

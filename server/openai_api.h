@@ -1,5 +1,5 @@
 // The OpenAI-compatible API on top of the engine: /v1/chat/completions (whole or streamed as
-// server-sent events), /v1/models, /score, /health, /ready and /metrics, with optional
+// server-sent events), /v1/completions, /v1/models, /score, /health, /ready and /metrics, with optional
 // bearer-key auth.
 #pragma once
 
@@ -48,6 +48,9 @@ class OpenAiApi {
   // POST /score: {"messages": [..] | "prompt": "..", "max_new_tokens": N} -> {"output": final
   // answer}, the request shape of managed online endpoints; served as a chat completion.
   HttpResponse Score(const HttpRequest& req, ResponseStream& stream);
+  // POST /v1/completions: a raw prompt (text, where Harmony control strings count as control
+  // tokens, or token ids) continued without chat rendering or parsing. Not streamed yet.
+  HttpResponse Completions(const HttpRequest& req);
   HttpResponse Whole(Prepared& p);
   HttpResponse Streamed(Prepared& p, ResponseStream& stream);
   void Record(const Prepared& p, std::size_t generated);

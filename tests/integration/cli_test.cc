@@ -88,7 +88,7 @@ TEST(Cli, BadInputGetsAClearErrorAndExitCode) {
   EXPECT_NE(out.find("/nonexistent"), std::string::npos) << out;
 }
 
-TEST(Cli, ServeAnswersTheScoreRoute) {
+TEST(Cli, ServeAnswersScoreAndRawCompletions) {
   const std::string log = testing::TempDir() + "/cli_serve_" + std::to_string(::getpid()) + ".log";
   FILE* p = ::popen(("exec " + kTessera + " serve --http-port 0 2>" + log).c_str(), "r");
   ASSERT_NE(p, nullptr);
@@ -112,6 +112,19 @@ TEST(Cli, ServeAnswersTheScoreRoute) {
   ASSERT_TRUE(r.is_object()) << out;
   EXPECT_TRUE(r.contains("output") && r["output"].is_string()) << out;
   std::tie(code, out) = Sh("curl -s -o /dev/null -w '%{http_code}' -X POST " + url + " -d '{\"max_new_tokens\":5}'");
+  EXPECT_EQ(out, "400");
+  // Raw completions: text (control strings are control tokens) or token ids.
+  const std::string completions = "http://127.0.0.1:" + port + "/v1/completions";
+  std::tie(code, out) = Sh("curl -s -X POST " + completions + " -d '{\"prompt\":\"<|start|>user<|message|>Hi\",\"max_tokens\":4}'");
+  json c = json::parse(out, nullptr, false);
+  ASSERT_TRUE(c.is_object()) << out;
+  EXPECT_EQ(c["object"], "text_completion") << out;
+  EXPECT_EQ(c["usage"]["prompt_tokens"], 4) << out;  // <|start|> user <|message|> Hi
+  EXPECT_LE(c["usage"]["completion_tokens"].get<int>(), 4);
+  std::tie(code, out) = Sh("curl -s -X POST " + completions + " -d '{\"prompt\":[1,2,3],\"max_tokens\":3,\"logprobs\":2}'");
+  c = json::parse(out, nullptr, false);
+  EXPECT_EQ(c["usage"]["prompt_tokens"], 3) << out;
+  std::tie(code, out) = Sh("curl -s -o /dev/null -w '%{http_code}' -X POST " + completions + " -d '{\"prompt\":[999999]}'");
   EXPECT_EQ(out, "400");
   std::system(("pkill -INT -f '[s]erve --http-port 0' -P " + std::to_string(::getpid())).c_str());
   ::pclose(p);
