@@ -7,6 +7,7 @@
 #include "coordinator/cluster.h"
 #include "core/log.h"
 #include "model/default_model.h"
+#include "server/grpc_api.h"
 #include "server/serve.h"
 #include "worker/worker.h"
 
@@ -21,6 +22,7 @@ struct ClusterFlags {
   int workers = 1, replicas = 1, stages = 1, expert_groups = 1;
   std::string policy;
   int http_port = -1;  // -1: no HTTP API
+  int grpc_port = -1;  // -1: no gRPC generation API
   std::string http_host = "127.0.0.1", api_key;
 };
 
@@ -32,7 +34,8 @@ void AddClusterFlags(CLI::App* cmd, ClusterFlags& f) {
   cmd->add_option("--stages", f.stages, "pipeline stages")->capture_default_str();
   cmd->add_option("--expert-groups", f.expert_groups, "ranks per stage sharing the experts")->capture_default_str();
   cmd->add_option("--http-port", f.http_port, "serve the OpenAI-compatible HTTP API on this port (0: pick a free one)");
-  cmd->add_option("--http-host", f.http_host, "interface for the HTTP API")->capture_default_str();
+  cmd->add_option("--http-host", f.http_host, "interface for the HTTP and gRPC APIs")->capture_default_str();
+  cmd->add_option("--grpc-port", f.grpc_port, "serve the gRPC generation API (tessera.v1.Generation) on this port (0: pick)");
   cmd->add_option("--api-key", f.api_key, "require 'Authorization: Bearer KEY' on the HTTP API");
 }
 
@@ -71,6 +74,28 @@ int Serve(ClusterFlags f, bool spawn_local) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::cout << "ready: coordinator on " << (*cluster)->address() << "\n" << std::flush;
+  // The gRPC API runs beside the HTTP one (or alone), on the same cluster and tokenizer.
+  std::unique_ptr<Tokenizer> grpc_tokenizer;
+  std::unique_ptr<server::GenerationService> grpc_service;
+  std::unique_ptr<grpc::Server> grpc_server;
+  if (f.grpc_port >= 0) {
+    StatusOr<Tokenizer> t = Tokenizer::FromModelDir(f.model);
+    if (!t.ok()) {
+      std::cerr << "tessera: " << t.status().message() << "\n";
+      return 1;
+    }
+    grpc_tokenizer = std::make_unique<Tokenizer>(std::move(*t));
+    grpc_service = std::make_unique<server::GenerationService>(server::BackendFor(**cluster), *grpc_tokenizer,
+                                                               builtin_model ? "gpt-oss" : server::ModelIdFor(f.model));
+    int port = 0;
+    StatusOr<std::unique_ptr<grpc::Server>> started = server::StartGrpcServer(grpc_service.get(), f.http_host, f.grpc_port, &port);
+    if (!started.ok()) {
+      std::cerr << "tessera: " << started.status().message() << "\n";
+      return 1;
+    }
+    grpc_server = std::move(*started);
+    std::cout << "grpc: listening on " << f.http_host << ":" << port << "\n" << std::flush;
+  }
   if (f.http_port >= 0) {
     server::HttpOptions http;
     http.host = f.http_host;
@@ -89,6 +114,7 @@ int Serve(ClusterFlags f, bool spawn_local) {
     while (!g_stop && (*cluster)->healthy()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   const bool lost = !(*cluster)->healthy();
+  if (grpc_server) grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   cluster->reset();
   if (lost) std::cerr << "tessera: a worker was lost; stopped\n";
   return lost ? 1 : 0;
