@@ -191,6 +191,12 @@ void HttpServer::AcceptLoop() {
       busy.headers.push_back({"Retry-After", "1"});
       WriteResponse(socket, busy, /*keep_alive=*/false, ec);
       socket.shutdown(tcp::socket::shutdown_both, ec);
+      if (observer_) {
+        // Refused before its request was read: reported under a path of its own.
+        HttpRequest refused;
+        refused.path = kRefusedPath;
+        observer_(refused, 503);
+      }
       continue;
     }
     auto conn = std::make_shared<Conn>(std::move(socket));

@@ -24,6 +24,9 @@ namespace tessera::server {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// The path observers see for a connection refused at the connection limit (no request read).
+inline constexpr const char* kRefusedPath = "(refused)";
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // target without the query
@@ -60,7 +63,7 @@ using Handler = std::function<HttpResponse(const HttpRequest&, ResponseStream&)>
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: the system picks; see HttpServer::port()
-  int max_connections = 64;
+  int max_connections = 256;  // one thread each; beyond: 503 + Retry-After
   std::size_t body_limit = std::size_t{16} << 20;
   // A keep-alive connection waiting this long for its next request is closed.
   std::chrono::milliseconds idle_timeout{60000};

@@ -123,7 +123,7 @@ void OpenAiApi::Install(HttpServer& server) {
     return r;
   });
   server.SetObserver([this](const HttpRequest& req, int status) {
-    if (req.path.rfind("/v1/", 0) == 0) metrics_.CountRequest(status);
+    if (req.path.rfind("/v1/", 0) == 0 || req.path == kRefusedPath) metrics_.CountRequest(status);
   });
   server.Route("GET", "/health", [](const HttpRequest&, ResponseStream&) {
     return JsonResponse({{"status", "ok"}});

@@ -16,7 +16,7 @@ struct HttpOptions {
   std::string api_key;
   std::string model_dir;  // the tokenizer comes from here; its basename is the model id
   std::string model_id;   // overrides the basename ("gpt-oss" for the built-in model)
-  int max_connections = 64;
+  int max_connections = 256;  // one thread each; beyond: 503 + Retry-After
   std::size_t body_limit = std::size_t{16} << 20;
   int default_max_tokens = 1024;
   // Called once listening, with the bound port.
