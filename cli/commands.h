@@ -11,6 +11,7 @@ void RegisterCluster(CLI::App& app);
 void RegisterPlan(CLI::App& app);
 void RegisterTokenize(CLI::App& app);
 void RegisterRender(CLI::App& app);
+void RegisterChat(CLI::App& app);
 
 struct ChatInput;
 // --tools, --response-format, --reasoning, --date for subcommands that take chat input.

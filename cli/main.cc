@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   tessera::cli::RegisterPlan(app);
   tessera::cli::RegisterTokenize(app);
   tessera::cli::RegisterRender(app);
+  tessera::cli::RegisterChat(app);
   CLI11_PARSE(app, argc, argv);
   return tessera::cli::ExitCode();
 }

@@ -88,6 +88,17 @@ TEST(Cli, BadInputGetsAClearErrorAndExitCode) {
   EXPECT_NE(out.find("/nonexistent"), std::string::npos) << out;
 }
 
+TEST(Cli, ChatKeepsAConversationOverTurns) {
+  auto [code, out] = Sh("printf 'Hi\\nAnd again?\\n' | " + kTessera + " --log-level warn chat --max-tokens 6 --temperature 0");
+  EXPECT_EQ(code, 0) << out;
+  std::size_t turns = 0;
+  for (std::size_t at = out.find("[end of turn]"); at != std::string::npos; at = out.find("[end of turn]", at + 1)) ++turns;
+  EXPECT_EQ(turns, 2u) << out;
+  std::tie(code, out) = Sh("echo hi | " + kTessera + " chat --tools /nonexistent.json 2>&1");
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("/nonexistent.json"), std::string::npos) << out;
+}
+
 TEST(Cli, ServeAnswersScoreAndRawCompletions) {
   const std::string log = testing::TempDir() + "/cli_serve_" + std::to_string(::getpid()) + ".log";
   FILE* p = ::popen(("exec " + kTessera + " serve --http-port 0 2>" + log).c_str(), "r");
