@@ -6,13 +6,13 @@
 #include <iostream>
 #include <optional>
 
-#include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
 #include "harmony/chat_completions.h"
 #include "harmony/parser.h"
 #include "harmony/render.h"
 #include "model/cpu_model.h"
 #include "model/default_model.h"
+#include "model/load.h"
 #include "model/sampler.h"
 #include "tokenizer/tokenizer.h"
 
@@ -32,10 +32,9 @@ Status RunChat(const ChatOpts& o) {
     TESSERA_ASSIGN_OR_RETURN(dir, DefaultModelDir());
   }
   TESSERA_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromModelDir(dir));
-  TESSERA_ASSIGN_OR_RETURN(Checkpoint ckpt, Checkpoint::Open(dir));
-  TESSERA_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(ckpt.config_dir() + "/config.json"));
-  TESSERA_ASSIGN_OR_RETURN(ModelWeights weights, ModelWeights::Load(ckpt, config, ShardSpec{}));
-  CpuModel model(std::move(weights));
+  TESSERA_ASSIGN_OR_RETURN(std::unique_ptr<CpuModel> loaded, LoadCpuModel(dir));
+  CpuModel& model = *loaded;
+  const ModelConfig& config = model.config();
   const bool tty = ::isatty(STDOUT_FILENO) && ::isatty(STDIN_FILENO);
   const char* dim = tty ? "\033[2m" : "";
   const char* plain = tty ? "\033[0m" : "";

@@ -5,7 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "checkpoint/checkpoint.h"
 #include "cli/chat_input.h"
 #include "cli/commands.h"
 #include "coordinator/cluster.h"
@@ -14,6 +13,7 @@
 #include "model/cpu_model.h"
 #include "model/default_model.h"
 #include "model/generate.h"
+#include "model/load.h"
 
 namespace tessera::cli {
 namespace {
@@ -60,7 +60,8 @@ StatusOr<std::vector<GenerateResult>> RunDistributed(const GenerateOpts& o, cons
   TESSERA_ASSIGN_OR_RETURN(std::unique_ptr<Cluster> cluster, Cluster::Start(co));
   std::vector<std::future<Completion>> futures;
   for (const GenerateRequest& r : reqs) {
-    RequestSpec spec{r.prompt, r.max_tokens, r.sampling, r.top_logprobs, r.stop_ids, nullptr, nullptr};
+    RequestSpec spec;
+    static_cast<GenerationParams&>(spec) = r;
     TESSERA_ASSIGN_OR_RETURN(std::future<Completion> f, cluster->Submit(std::move(spec)));
     futures.push_back(std::move(f));
   }
@@ -119,12 +120,9 @@ Status Run(const GenerateOpts& o) {
   if (o.workers > 0) {
     TESSERA_ASSIGN_OR_RETURN(results, RunDistributed(o, dir, reqs));
   } else {
-    TESSERA_ASSIGN_OR_RETURN(Checkpoint ckpt, Checkpoint::Open(dir));
-    TESSERA_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(ckpt.config_dir() + "/config.json"));
-    TESSERA_ASSIGN_OR_RETURN(ModelWeights weights, ModelWeights::Load(ckpt, config, ShardSpec{}));
-    CpuModel model(std::move(weights));
+    TESSERA_ASSIGN_OR_RETURN(std::unique_ptr<CpuModel> model, LoadCpuModel(dir));
     for (std::size_t i = 0; i < reqs.size(); ++i) {
-      TESSERA_ASSIGN_OR_RETURN(GenerateResult r, Generate(model, i + 1, reqs[i]));
+      TESSERA_ASSIGN_OR_RETURN(GenerateResult r, Generate(*model, i + 1, reqs[i]));
       results.push_back(std::move(r));
     }
   }

@@ -15,17 +15,12 @@
 
 #include "core/status.h"
 #include "core/types.h"
-#include "model/sampler.h"
+#include "model/generate.h"
 #include "tessera/v1/control.pb.h"
 
 namespace tessera {
 
-struct RequestSpec {
-  std::vector<TokenId> prompt;
-  int max_tokens = 16;
-  SamplingParams sampling;
-  int top_logprobs = 0;
-  std::vector<TokenId> stop_ids;
+struct RequestSpec : GenerationParams {
   // Called for each generated token as it arrives (optional; from the step loop's thread).
   std::function<void(TokenId, float logprob)> on_token;
   // Set by the caller (a client that went away) to end the request at the next step: it

@@ -9,13 +9,18 @@
 
 namespace tessera {
 
-struct GenerateRequest {
+// What every generation request carries, whichever engine runs it (in process here, or the
+// coordinator's scheduler).
+struct GenerationParams {
   std::vector<TokenId> prompt;
   int max_tokens = 16;
   SamplingParams sampling;
   int top_logprobs = 0;           // alternatives reported per generated token
   std::vector<TokenId> stop_ids;  // generation ends after emitting one of these
-  int prefill_chunk = 512;        // prompt tokens per forward step (bounds activation memory)
+};
+
+struct GenerateRequest : GenerationParams {
+  int prefill_chunk = 512;  // prompt tokens per forward step (bounds activation memory)
 };
 
 struct GenerateResult {

@@ -1,6 +1,6 @@
 #include "worker/worker_service.h"
 
-#include "checkpoint/checkpoint.h"
+#include "model/load.h"
 #include "core/log.h"
 
 namespace tessera {
@@ -11,8 +11,6 @@ grpc::Status ToGrpc(const Status& s) {
 }
 
 StatusOr<std::unique_ptr<CpuModel>> LoadModel(const v1::LoadShardRequest& req) {
-  TESSERA_ASSIGN_OR_RETURN(Checkpoint ckpt, Checkpoint::Open(req.model_dir()));
-  TESSERA_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(ckpt.config_dir() + "/config.json"));
   ShardSpec spec;
   spec.layer_begin = req.layer_begin();
   spec.layer_end = req.layer_end();
@@ -21,11 +19,10 @@ StatusOr<std::unique_ptr<CpuModel>> LoadModel(const v1::LoadShardRequest& req) {
   spec.experts.assign(req.experts().begin(), req.experts().end());
   if (spec.experts.empty())
     return absl::InvalidArgumentError("the shard holds no experts");
-  TESSERA_ASSIGN_OR_RETURN(ModelWeights weights, ModelWeights::Load(ckpt, config, spec));
   KvCacheOptions kv;
   if (req.kv_block_tokens() > 0) kv.block_tokens = req.kv_block_tokens();
   if (req.kv_blocks() > 0) kv.max_blocks = req.kv_blocks();
-  return std::make_unique<CpuModel>(std::move(weights), kv);
+  return LoadCpuModel(req.model_dir(), spec, kv);
 }
 
 }  // namespace

@@ -15,8 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "checkpoint/checkpoint.h"
-#include "model/cpu_model.h"
+#include "model/load.h"
 #include "model/synth.h"
 
 using namespace tessera;
@@ -61,14 +60,11 @@ int main(int argc, char** argv) {
       }
     }
   }
-  auto ckpt = Checkpoint::Open(model_dir);
-  if (!ckpt.ok()) { std::cerr << ckpt.status() << "\n"; return 1; }
-  auto config = LoadModelConfig(ckpt->config_dir() + "/config.json");
-  if (!config.ok()) { std::cerr << config.status() << "\n"; return 1; }
   auto t0 = Clock::now();
-  auto weights = ModelWeights::Load(*ckpt, *config, ShardSpec{});
-  if (!weights.ok()) { std::cerr << weights.status() << "\n"; return 1; }
-  CpuModel model(std::move(*weights), KvCacheOptions{16, 1 << 20});
+  auto loaded = LoadCpuModel(model_dir, ShardSpec{}, KvCacheOptions{16, 1 << 20});
+  if (!loaded.ok()) { std::cerr << loaded.status() << "\n"; return 1; }
+  CpuModel& model = **loaded;
+  const ModelConfig* config = &model.config();
   const double load_s = Seconds(t0, Clock::now());
 
   std::vector<double> prefill_tps, decode_tps;

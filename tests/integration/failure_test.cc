@@ -11,16 +11,21 @@
 namespace tessera {
 namespace {
 
-TEST(WorkerFailure, RequestsFailFastWithTheWorkerNamed) {
-  auto dir = DefaultModelDir();
-  ASSERT_TRUE(dir.ok()) << dir.status();
+// Local worker processes serving the built-in model: `replicas` copies of a 2-stage pipeline.
+StatusOr<std::unique_ptr<Cluster>> StartPipelines(int replicas) {
+  TESSERA_ASSIGN_OR_RETURN(std::string dir, DefaultModelDir());
   ClusterOptions o;
-  o.model_dir = *dir;
-  o.workers = 2;
+  o.model_dir = dir;
+  o.replicas = replicas;
   o.stages = 2;
+  o.workers = 2 * replicas;
   o.self_exe = std::string(TESSERA_BINARY_DIR) + "/bin/tessera";
   o.step_timeout = std::chrono::milliseconds(10000);
-  auto cluster = Cluster::Start(o);
+  return Cluster::Start(o);
+}
+
+TEST(WorkerFailure, RequestsFailFastWithTheWorkerNamed) {
+  auto cluster = StartPipelines(1);
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   RequestSpec spec;
   spec.prompt = {200006, 1428, 200008, 13225};
@@ -55,15 +60,7 @@ TEST(WorkerFailure, RequestsFailFastWithTheWorkerNamed) {
 }
 
 TEST(WorkerFailure, TheOtherReplicaKeepsServing) {
-  auto dir = DefaultModelDir();
-  ASSERT_TRUE(dir.ok()) << dir.status();
-  ClusterOptions o;
-  o.model_dir = *dir;
-  o.workers = 4;
-  o.replicas = 2;
-  o.stages = 2;
-  o.self_exe = std::string(TESSERA_BINARY_DIR) + "/bin/tessera";
-  auto cluster = Cluster::Start(o);
+  auto cluster = StartPipelines(2);
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   const std::string kill = "pkill -KILL -f '[w]orker --coordinator " + (*cluster)->address() + " --id local-2'";
   ASSERT_EQ(std::system(kill.c_str()), 0);
