@@ -1,6 +1,7 @@
 #include "coordinator/scheduler.h"
 
 #include <algorithm>
+#include <set>
 
 namespace tessera {
 
@@ -119,12 +120,12 @@ void Scheduler::Finish(Seq& s, std::string reason) {
 void Scheduler::Complete(const v1::StepRequest& step, const v1::StepResponse& resp) {
   std::lock_guard lock(mu_);
   // A chunk that asked for a sample must get one; otherwise the sequence cannot continue.
+  std::set<SeqId> sampled;
+  for (const v1::SampledToken& t : resp.tokens()) sampled.insert(t.seq_id());
   for (const v1::SeqStep& st : step.seqs()) {
-    if (!st.sample()) continue;
-    bool got = false;
-    for (const v1::SampledToken& t : resp.tokens()) got = got || t.seq_id() == st.seq_id();
+    if (!st.sample() || sampled.contains(st.seq_id())) continue;
     auto it = running_.find(st.seq_id());
-    if (!got && it != running_.end()) {
+    if (it != running_.end()) {
       it->second->result.status = absl::InternalError(absl::StrCat("no token came back for sequence ", st.seq_id()));
       Finish(*it->second, "error");
       running_.erase(it);
